@@ -1,0 +1,124 @@
+//===- TaylorOps.td - Taylor dialect operations -------------*- tablegen -*-===//
+
+#ifndef TAYLOR_IR_TAYLOROPS_TD
+#define TAYLOR_IR_TAYLOROPS_TD
+
+include "Taylor/IR/TaylorDialect.td"
+include "Taylor/IR/TaylorTypes.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Taylor_AnyJet : Type<CPred<"::llvm::isa<::mlir::taylor::JetType>($_self)">,
+                         "jet", "::mlir::taylor::JetType">;
+
+//===----------------------------------------------------------------------===//
+// make_jet
+//===----------------------------------------------------------------------===//
+
+def Taylor_MakeJetOp : Taylor_Op<"make_jet", [Pure]> {
+  let summary = "build a jet from its coefficient tensors";
+  let description = [{
+    Packs `K + 1` coefficient tensors into a jet of order `K`. Operand `k` is
+    coefficient `k` and must have the type that the result jet type assigns to
+    it: the primal type for coefficient 0, the primal type with a leading
+    direction dimension of size `R` for the others, and the primal type for
+    the top coefficient of a collapsed jet.
+
+    Example:
+
+    ```mlir
+    %j = taylor.make_jet %x0, %x1, %x2
+        : tensor<4xf64>, tensor<3x4xf64>, tensor<3x4xf64>
+        -> !taylor.jet<2, 3, tensor<4xf64>>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$coefficients);
+  let results = (outs Taylor_AnyJet:$result);
+  let assemblyFormat = [{
+    $coefficients attr-dict `:` type($coefficients) `->` qualified(type($result))
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::taylor::JetType getType() {
+      return ::llvm::cast<::mlir::taylor::JetType>(getResult().getType());
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// coeff
+//===----------------------------------------------------------------------===//
+
+def Taylor_CoeffOp : Taylor_Op<"coeff", [Pure,
+    InferTypeOpAdaptor]> {
+  let summary = "extract Taylor coefficient k of a jet";
+  let description = [{
+    Returns coefficient `index` of `jet`, `0 <= index <= K`. Its type follows
+    from the jet type: see `!taylor.jet`.
+
+    Example:
+
+    ```mlir
+    %f2 = taylor.coeff %j[2] : !taylor.jet<2, 3, tensor<4xf64>> -> tensor<3x4xf64>
+    %s2 = taylor.coeff %c[2]
+        : !taylor.jet<2, 3, tensor<4xf64>, collapsed> -> tensor<4xf64>
+    ```
+  }];
+  let arguments = (ins Taylor_AnyJet:$jet,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$index);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $jet `[` $index `]` attr-dict `:` qualified(type($jet)) `->` type($result)
+  }];
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// sum
+//===----------------------------------------------------------------------===//
+
+def Taylor_SumOp : Taylor_Op<"sum", [Pure,
+    InferTypeOpAdaptor]> {
+  let summary = "weighted sum over directions of a jet's top coefficient";
+  let description = [{
+    Turns a standard jet into a collapsed one: the top coefficient becomes
+    `Σ_r w_r f_K^(r)`; coefficients `0 .. K-1` are unchanged. The weights
+    `w_r` are either
+
+    - absent: all ones;
+    - `static_weights`: `R` compile-time values;
+    - `weights`: a runtime tensor `tensor<R x elt>` with the jet's element type.
+
+    This is the op that `taylor-collapse` pushes from the outputs of a
+    program towards its inputs.
+
+    Example:
+
+    ```mlir
+    %lap = taylor.sum %j
+        : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+    %wl = taylor.sum %j static_weights [1.0, 2.0, 3.0]
+        : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+    %rl = taylor.sum %j weights(%w : tensor<3xf64>)
+        : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+    ```
+  }];
+  let arguments = (ins Taylor_AnyJet:$jet,
+                       Optional<RankedTensorOf<[AnyFloat], [HasAnyRankOfPred<[1]>]>>:$weights,
+                       OptionalAttr<DenseF64ArrayAttr>:$static_weights);
+  let results = (outs Taylor_AnyJet:$result);
+  let assemblyFormat = [{
+    $jet (`weights` `(` $weights^ `:` type($weights) `)`)?
+    (`static_weights` $static_weights^)?
+    attr-dict `:` qualified(type($jet)) `->` qualified(type($result))
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$jet,
+                   CArg<"::mlir::Value", "{}">:$weights)>,
+    OpBuilder<(ins "::mlir::Value":$jet,
+                   "::llvm::ArrayRef<double>":$staticWeights)>
+  ];
+}
+
+#endif // TAYLOR_IR_TAYLOROPS_TD

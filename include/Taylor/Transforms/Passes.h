@@ -1,0 +1,46 @@
+//===- Passes.h - Taylor dialect passes -------------------------*- C++ -*-===//
+//
+// Declares the passes and named pipelines of taylor-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TAYLOR_TRANSFORMS_PASSES_H
+#define TAYLOR_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace taylor {
+
+#define GEN_PASS_DECL
+#include "Taylor/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "Taylor/Transforms/Passes.h.inc"
+
+/// Options of the `taylor-to-llvm` pipeline.
+struct TaylorToLLVMPipelineOptions
+    : public PassPipelineOptions<TaylorToLLVMPipelineOptions> {};
+
+/// Appends the passes that take taylor + linalg-on-tensors IR to the LLVM
+/// dialect, ready for the ExecutionEngine.
+void buildTaylorToLLVMPipeline(OpPassManager &pm,
+                               const TaylorToLLVMPipelineOptions &options);
+
+/// Registers the named pipelines (`taylor-to-llvm`).
+void registerTaylorPipelines();
+
+/// Registers all passes and pipelines of taylor-mlir.
+inline void registerAllTaylorPasses() {
+  registerTaylorPasses();
+  registerTaylorPipelines();
+}
+
+} // namespace taylor
+} // namespace mlir
+
+#endif // TAYLOR_TRANSFORMS_PASSES_H

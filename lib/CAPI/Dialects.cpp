@@ -1,0 +1,66 @@
+//===- Dialects.cpp - C API of the taylor dialect -------------------------===//
+
+#include "Taylor-c/Dialects.h"
+
+#include "Taylor/IR/TaylorDialect.h"
+#include "Taylor/IR/TaylorTypes.h"
+#include "Taylor/Transforms/Passes.h"
+
+#include "mlir/CAPI/IR.h"
+#include "mlir/CAPI/Registration.h"
+#include "mlir/CAPI/Support.h"
+
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::taylor;
+
+MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(Taylor, taylor, TaylorDialect)
+
+void mlirTaylorRegisterPasses(void) {
+  static std::once_flag once;
+  std::call_once(once, [] { registerAllTaylorPasses(); });
+}
+
+bool mlirTypeIsATaylorJetType(MlirType type) {
+  return isa<JetType>(unwrap(type));
+}
+
+MlirTypeID mlirTaylorJetTypeGetTypeID(void) {
+  return wrap(JetType::getTypeID());
+}
+
+MlirType mlirTaylorJetTypeGetChecked(MlirLocation loc, unsigned order,
+                                     unsigned directions, MlirType valueType,
+                                     bool collapsed) {
+  Location location = unwrap(loc);
+  auto tensorType = dyn_cast<RankedTensorType>(unwrap(valueType));
+  if (!tensorType) {
+    emitError(location) << "jet value type must be a ranked tensor type, got "
+                        << unwrap(valueType);
+    return wrap(Type());
+  }
+  return wrap(JetType::getChecked([&] { return emitError(location); },
+                                  location.getContext(), order, directions,
+                                  tensorType, collapsed));
+}
+
+unsigned mlirTaylorJetTypeGetOrder(MlirType type) {
+  return cast<JetType>(unwrap(type)).getOrder();
+}
+
+unsigned mlirTaylorJetTypeGetDirections(MlirType type) {
+  return cast<JetType>(unwrap(type)).getDirections();
+}
+
+MlirType mlirTaylorJetTypeGetValueType(MlirType type) {
+  return wrap(cast<JetType>(unwrap(type)).getValueType());
+}
+
+bool mlirTaylorJetTypeIsCollapsed(MlirType type) {
+  return cast<JetType>(unwrap(type)).getCollapsed();
+}
+
+MlirType mlirTaylorJetTypeGetCoefficientType(MlirType type, unsigned k) {
+  return wrap(cast<JetType>(unwrap(type)).getCoefficientType(k));
+}

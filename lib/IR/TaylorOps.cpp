@@ -1,0 +1,130 @@
+//===- TaylorOps.cpp - Taylor dialect operations --------------------------===//
+//
+// Verifiers, type inference, builders and folders of the `taylor` ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Taylor/IR/TaylorOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::taylor;
+
+#define GET_OP_CLASSES
+#include "Taylor/IR/TaylorOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// MakeJetOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MakeJetOp::verify() {
+  JetType jetType = getType();
+  unsigned expected = jetType.getNumCoefficients();
+  if (getCoefficients().size() != expected)
+    return emitOpError() << "expects " << expected
+                         << " coefficients for a jet of order "
+                         << jetType.getOrder() << ", got "
+                         << getCoefficients().size();
+  for (auto [k, coefficient] : llvm::enumerate(getCoefficients())) {
+    RankedTensorType want = jetType.getCoefficientType(k);
+    if (coefficient.getType() != want)
+      return emitOpError() << "coefficient " << k << " must have type " << want
+                           << ", got " << coefficient.getType();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CoeffOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CoeffOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location,
+    CoeffOp::Adaptor adaptor, SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto jetType = dyn_cast<JetType>(adaptor.getJet().getType());
+  if (!jetType)
+    return emitOptionalError(location, "expected a jet operand");
+  int64_t index = adaptor.getIndex();
+  if (index < 0 || index > static_cast<int64_t>(jetType.getOrder()))
+    return emitOptionalError(location, "coefficient index ", index,
+                             " is out of range for a jet of order ",
+                             jetType.getOrder());
+  inferredReturnTypes.push_back(jetType.getCoefficientType(index));
+  return success();
+}
+
+OpFoldResult CoeffOp::fold(FoldAdaptor adaptor) {
+  int64_t index = getIndex();
+  // coeff(make_jet(c_0, ..., c_K))[k] -> c_k
+  if (auto make = getJet().getDefiningOp<MakeJetOp>())
+    return make.getCoefficients()[index];
+  // coeff(sum(j))[k] -> coeff(j)[k] for k < K: summing only touches the top.
+  if (auto sum = getJet().getDefiningOp<SumOp>()) {
+    auto jetType = cast<JetType>(sum.getJet().getType());
+    if (index < static_cast<int64_t>(jetType.getOrder())) {
+      getJetMutable().assign(sum.getJet());
+      return getResult();
+    }
+  }
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// SumOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SumOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location,
+    SumOp::Adaptor adaptor, SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto jetType = dyn_cast<JetType>(adaptor.getJet().getType());
+  if (!jetType)
+    return emitOptionalError(location, "expected a jet operand");
+  inferredReturnTypes.push_back(jetType.getCollapsedType());
+  return success();
+}
+
+void SumOp::build(OpBuilder &builder, OperationState &state, Value jet,
+                  Value weights) {
+  auto jetType = cast<JetType>(jet.getType());
+  build(builder, state, jetType.getCollapsedType(), jet, weights,
+        /*static_weights=*/DenseF64ArrayAttr());
+}
+
+void SumOp::build(OpBuilder &builder, OperationState &state, Value jet,
+                  ArrayRef<double> staticWeights) {
+  auto jetType = cast<JetType>(jet.getType());
+  build(builder, state, jetType.getCollapsedType(), jet, /*weights=*/Value(),
+        builder.getDenseF64ArrayAttr(staticWeights));
+}
+
+LogicalResult SumOp::verify() {
+  auto jetType = cast<JetType>(getJet().getType());
+  if (jetType.getCollapsed())
+    return emitOpError() << "operand is already collapsed: "
+                         << getJet().getType();
+  if (getWeights() && getStaticWeights())
+    return emitOpError()
+           << "takes either runtime 'weights' or 'static_weights', not both";
+  int64_t numDirections = jetType.getDirections();
+  if (Value weights = getWeights()) {
+    auto weightsType = cast<RankedTensorType>(weights.getType());
+    if (weightsType.getDimSize(0) != numDirections)
+      return emitOpError() << "expects " << numDirections
+                           << " weights (one per direction), got "
+                           << weightsType;
+    if (weightsType.getElementType() != jetType.getElementType())
+      return emitOpError() << "weights must have the jet's element type "
+                           << jetType.getElementType() << ", got "
+                           << weightsType.getElementType();
+  }
+  if (std::optional<ArrayRef<double>> weights = getStaticWeights()) {
+    if (static_cast<int64_t>(weights->size()) != numDirections)
+      return emitOpError() << "expects " << numDirections
+                           << " static weights (one per direction), got "
+                           << weights->size();
+  }
+  return success();
+}

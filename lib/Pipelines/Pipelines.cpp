@@ -1,0 +1,78 @@
+//===- Pipelines.cpp - Named pass pipelines of taylor-mlir ----------------===//
+//
+// `taylor-to-llvm`: taylor + linalg-on-tensors IR to the LLVM dialect, in the
+// form the MLIR ExecutionEngine runs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Taylor/Transforms/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void taylor::buildTaylorToLLVMPipeline(
+    OpPassManager &pm, const TaylorToLLVMPipelineOptions &options) {
+  // Jets become coefficient tensors; taylor.sum becomes a linalg reduction.
+  pm.addNestedPass<func::FuncOp>(createTaylorLower());
+  pm.addPass(createCanonicalizerPass());
+
+  // Tensors to buffers. Function arguments and results become plain
+  // (identity-layout) memrefs, so callers can pass contiguous arrays.
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+
+  // Results are written into caller-allocated buffers (out-parameters
+  // appended after the inputs): no allocation crosses the boundary.
+  bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
+  outParamsOptions.hoistStaticAllocs = true;
+  outParamsOptions.modifyPublicFunctions = true;
+  pm.addPass(
+      bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
+  pm.addPass(createCanonicalizerPass());
+
+  // Structured ops to loops, loops to branches.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+
+  // Scalar math: LLVM intrinsics where they exist, libm otherwise (tanh).
+  pm.addNestedPass<func::FuncOp>(arith::createArithExpandOpsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+
+  // Everything else to the LLVM dialect.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addNestedPass<func::FuncOp>(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void taylor::registerTaylorPipelines() {
+  PassPipelineRegistration<TaylorToLLVMPipelineOptions>(
+      "taylor-to-llvm",
+      "Lower taylor and linalg-on-tensors IR to the LLVM dialect for the "
+      "ExecutionEngine (results become caller-allocated out-parameters)",
+      buildTaylorToLLVMPipeline);
+}

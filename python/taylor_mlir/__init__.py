@@ -1,0 +1,23 @@
+"""taylor-mlir: an MLIR compiler for differential operators of neural networks.
+
+The package carries its own MLIR Python bindings (``taylor_mlir.ir``,
+``taylor_mlir.passmanager``, ``taylor_mlir.execution_engine``, the upstream
+dialect modules under ``taylor_mlir.dialects``) with the ``taylor`` dialect
+registered in every context (``taylor_mlir.dialects.taylor``), plus:
+
+- ``taylor_mlir.jit``: lower a module with the ``taylor-to-llvm`` pipeline and
+  run its functions on numpy arrays or torch tensors;
+- ``taylor_mlir.torch_import``: import a PyTorch model through torch-mlir, in a
+  child process (see ``docs/torch-mlir-interop.md`` for why).
+
+torch-mlir bundles a second, different build of MLIR; loading both into one
+process breaks the JIT. Importing ``taylor_mlir`` therefore refuses to run
+beside an in-process ``torch_mlir`` (and vice versa): use
+``taylor_mlir.torch_import``, which runs torch-mlir in a child process.
+"""
+
+from ._torch_guard import install_torch_mlir_guard as _install_torch_mlir_guard
+
+_install_torch_mlir_guard()
+
+__version__ = "0.1.0"

@@ -1,0 +1,233 @@
+"""Compile MLIR modules with the ``taylor-to-llvm`` pipeline and run them.
+
+Example::
+
+    from taylor_mlir.jit import JitModule
+    mod = JitModule('''
+      func.func @axpy(%a: tensor<4xf64>, %x: tensor<4xf64>) -> tensor<4xf64> {
+        %e = tensor.empty() : tensor<4xf64>
+        %r = linalg.add ins(%a, %x : tensor<4xf64>, tensor<4xf64>)
+                        outs(%e : tensor<4xf64>) -> tensor<4xf64>
+        return %r : tensor<4xf64>
+      }''')
+    (y,) = mod.axpy(np.ones(4), np.arange(4.0))
+
+Functions take and return ranked tensors. Results come back as new arrays
+(numpy in, numpy out; torch in, torch out); inputs are never written to: every
+argument is marked ``bufferization.writable = false`` before bufferization.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import ir, passmanager
+from .execution_engine import ExecutionEngine
+from .runtime import get_ranked_memref_descriptor
+from .tools import runtime_library
+
+#: The named pipeline (registered by taylor_mlir) that lowers to LLVM.
+DEFAULT_PIPELINE = "builtin.module(taylor-to-llvm)"
+
+_DTYPES = {
+    "f64": np.dtype(np.float64),
+    "f32": np.dtype(np.float32),
+    "i64": np.dtype(np.int64),
+    "i32": np.dtype(np.int32),
+}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """Shape (``None`` for a dynamic dimension) and dtype of a tensor."""
+
+    shape: tuple[int | None, ...]
+    dtype: np.dtype
+
+    def __str__(self) -> str:
+        dims = "x".join("?" if d is None else str(d) for d in self.shape)
+        return f"tensor<{dims + 'x' if dims else ''}{self.dtype}>"
+
+    def check(self, array: np.ndarray, what: str) -> None:
+        """Raises ``ValueError`` if ``array`` does not match this spec."""
+        if array.dtype != self.dtype:
+            raise ValueError(f"{what}: expected dtype {self.dtype}, got {array.dtype}")
+        if array.ndim != len(self.shape) or any(
+            want is not None and want != got for want, got in zip(self.shape, array.shape)
+        ):
+            raise ValueError(
+                f"{what}: expected shape {self._shape_str()}, got {tuple(array.shape)}"
+            )
+
+    def _shape_str(self) -> str:
+        return "(" + ", ".join("?" if d is None else str(d) for d in self.shape) + ")"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """Argument and result tensor specs of a function, before lowering."""
+
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    results: tuple[TensorSpec, ...]
+
+
+def _tensor_spec(type_: ir.Type, where: str) -> TensorSpec:
+    if not isinstance(type_, ir.RankedTensorType):
+        raise TypeError(f"{where}: only ranked tensor types are supported, got {type_}")
+    tensor = type_
+    element = str(tensor.element_type)
+    if element not in _DTYPES:
+        raise TypeError(f"{where}: unsupported element type {element}")
+    shape = tuple(
+        None if ir.ShapedType.is_dynamic_size(d) else d for d in tensor.shape
+    )
+    return TensorSpec(shape, _DTYPES[element])
+
+
+def _public_functions(module: ir.Module) -> list[ir.Operation]:
+    funcs = []
+    for op in module.body.operations:
+        if op.operation.name != "func.func":
+            continue
+        attrs = op.operation.attributes
+        if "sym_visibility" in attrs and ir.StringAttr(attrs["sym_visibility"]).value != "public":
+            continue
+        if len(op.regions[0].blocks) == 0:  # a declaration
+            continue
+        funcs.append(op)
+    return funcs
+
+
+def _function_spec(func: ir.Operation) -> FunctionSpec:
+    name = ir.StringAttr(func.attributes["sym_name"]).value
+    ftype = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
+    inputs = tuple(
+        _tensor_spec(t, f"@{name} argument {i}") for i, t in enumerate(ftype.inputs)
+    )
+    results = tuple(
+        _tensor_spec(t, f"@{name} result {i}") for i, t in enumerate(ftype.results)
+    )
+    return FunctionSpec(name, inputs, results)
+
+
+def _prepare_for_jit(func: ir.Operation, num_inputs: int) -> None:
+    """Adds the C interface and marks every argument read-only."""
+    func.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
+    readonly = ir.BoolAttr.get(False)
+    old = func.attributes["arg_attrs"] if "arg_attrs" in func.attributes else None
+    new = []
+    for i in range(num_inputs):
+        entries = {}
+        if old is not None:
+            for named in ir.DictAttr(ir.ArrayAttr(old)[i]):
+                entries[named.name] = named.attr
+        entries["bufferization.writable"] = readonly
+        new.append(ir.DictAttr.get(entries))
+    func.attributes["arg_attrs"] = ir.ArrayAttr.get(new)
+
+
+def _to_numpy(value: Any) -> tuple[np.ndarray, bool]:
+    """Returns a C-contiguous array viewing ``value`` and whether it was torch."""
+    if type(value).__module__.startswith("torch"):
+        return np.ascontiguousarray(value.detach().cpu().numpy()), True
+    return np.ascontiguousarray(value), False
+
+
+class JitModule:
+    """A module lowered to LLVM and JIT-compiled; its functions are attributes.
+
+    Args:
+      module: MLIR text or an ``ir.Module`` (which is lowered in place).
+      pipeline: the textual pass pipeline that lowers it to the LLVM dialect.
+      opt_level: LLVM optimization level of the JIT.
+      context: the context to parse text in (a new one by default).
+    """
+
+    def __init__(
+        self,
+        module: str | ir.Module,
+        *,
+        pipeline: str = DEFAULT_PIPELINE,
+        opt_level: int = 2,
+        context: ir.Context | None = None,
+    ):
+        self.context = context or (module.context if isinstance(module, ir.Module) else ir.Context())
+        with self.context:
+            if isinstance(module, str):
+                module = ir.Module.parse(module)
+            funcs = _public_functions(module)
+            if not funcs:
+                raise ValueError("the module has no public function with a body")
+            self.functions: dict[str, FunctionSpec] = {}
+            for func in funcs:
+                spec = _function_spec(func)
+                _prepare_for_jit(func, len(spec.inputs))
+                self.functions[spec.name] = spec
+            self.pipeline = pipeline
+            passmanager.PassManager.parse(pipeline).run(module.operation)
+            self.module = module
+            self.engine = ExecutionEngine(
+                module,
+                opt_level=opt_level,
+                shared_libs=[runtime_library("mlir_c_runner_utils")],
+            )
+
+    def __getattr__(self, name: str):
+        functions = self.__dict__.get("functions", {})
+        if name in functions:
+            return lambda *args: self.call(name, *args)
+        raise AttributeError(name)
+
+    def call(self, name: str, *args: Any) -> list[Any]:
+        """Runs function ``name`` on numpy arrays or torch tensors.
+
+        Returns the results as a list of new arrays (torch tensors if any
+        argument was a torch tensor).
+        """
+        if name not in self.functions:
+            raise KeyError(f"no function @{name}; have {sorted(self.functions)}")
+        spec = self.functions[name]
+        if len(args) != len(spec.inputs):
+            raise ValueError(
+                f"@{name} expects {len(spec.inputs)} arguments, got {len(args)}"
+            )
+        arrays, any_torch = [], False
+        for i, (arg, want) in enumerate(zip(args, spec.inputs)):
+            array, is_torch = _to_numpy(arg)
+            any_torch |= is_torch
+            want.check(array, f"@{name} argument {i}")
+            arrays.append(array)
+        outputs = [self._allocate(name, i, r) for i, r in enumerate(spec.results)]
+        descriptors = [
+            ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(a)))
+            for a in arrays + outputs
+        ]
+        self.engine.invoke(name, *descriptors)
+        if any_torch:
+            import torch
+
+            return [torch.from_numpy(out) for out in outputs]
+        return outputs
+
+    @staticmethod
+    def _allocate(name: str, index: int, spec: TensorSpec) -> np.ndarray:
+        if any(d is None for d in spec.shape):
+            raise NotImplementedError(
+                f"@{name} result {index} has a dynamic shape {spec}; "
+                "results must have static shapes"
+            )
+        return np.empty(spec.shape, dtype=spec.dtype)
+
+
+def run_pipeline(module: ir.Module, pipeline: str) -> None:
+    """Runs a textual pass pipeline on ``module`` in place."""
+    with module.context:
+        passmanager.PassManager.parse(pipeline).run(module.operation)
+
+
+__all__ = ["DEFAULT_PIPELINE", "FunctionSpec", "JitModule", "TensorSpec", "run_pipeline"]

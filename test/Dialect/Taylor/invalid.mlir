@@ -1,0 +1,176 @@
+// RUN: taylor-opt %s -split-input-file -verify-diagnostics
+
+// expected-error @+1 {{jet order must be at least 1, got 0}}
+func.func private @order_zero(!taylor.jet<0, 3, tensor<4xf64>>)
+
+// -----
+
+// expected-error @+1 {{jet must have at least 1 direction, got 0}}
+func.func private @no_directions(!taylor.jet<2, 0, tensor<4xf64>>)
+
+// -----
+
+// expected-error @+1 {{jet element type must be a floating-point type, got 'i32'}}
+func.func private @integer_jet(!taylor.jet<2, 3, tensor<4xi32>>)
+
+// -----
+
+// expected-error @+1 {{expected a ranked tensor type, got 'memref<4xf64>'}}
+func.func private @memref_jet(!taylor.jet<2, 3, memref<4xf64>>)
+
+// -----
+
+// expected-error @+1 {{expected a ranked tensor type, got 'tensor<*xf64>'}}
+func.func private @unranked_jet(!taylor.jet<2, 3, tensor<*xf64>>)
+
+// -----
+
+// expected-error @+1 {{jet value type must not carry an encoding}}
+func.func private @encoded_jet(!taylor.jet<2, 3, tensor<4xf64, "enc">>)
+
+// -----
+
+// expected-error @+1 {{expected 'collapsed'}}
+func.func private @bad_keyword(!taylor.jet<2, 3, tensor<4xf64>, summed>)
+
+// -----
+
+// expected-error @+1 {{expected integer value}}
+func.func private @missing_order(!taylor.jet<tensor<4xf64>>)
+
+// -----
+
+func.func @make_jet_count(%x0: tensor<4xf64>, %x1: tensor<3x4xf64>) {
+  // expected-error @+1 {{'taylor.make_jet' op expects 3 coefficients for a jet of order 2, got 2}}
+  %j = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<3x4xf64> -> !taylor.jet<2, 3, tensor<4xf64>>
+  return
+}
+
+// -----
+
+func.func @make_jet_primal_type(%x0: tensor<5xf64>, %x1: tensor<3x4xf64>) {
+  // expected-error @+1 {{'taylor.make_jet' op coefficient 0 must have type 'tensor<4xf64>', got 'tensor<5xf64>'}}
+  %j = taylor.make_jet %x0, %x1 : tensor<5xf64>, tensor<3x4xf64> -> !taylor.jet<1, 3, tensor<4xf64>>
+  return
+}
+
+// -----
+
+func.func @make_jet_directions(%x0: tensor<4xf64>, %x1: tensor<2x4xf64>) {
+  // expected-error @+1 {{'taylor.make_jet' op coefficient 1 must have type 'tensor<3x4xf64>', got 'tensor<2x4xf64>'}}
+  %j = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<2x4xf64> -> !taylor.jet<1, 3, tensor<4xf64>>
+  return
+}
+
+// -----
+
+func.func @make_jet_element_type(%x0: tensor<4xf64>, %x1: tensor<3x4xf32>) {
+  // expected-error @+1 {{'taylor.make_jet' op coefficient 1 must have type 'tensor<3x4xf64>', got 'tensor<3x4xf32>'}}
+  %j = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<3x4xf32> -> !taylor.jet<1, 3, tensor<4xf64>>
+  return
+}
+
+// -----
+
+func.func @make_jet_collapsed_top(%x0: tensor<4xf64>, %x1: tensor<3x4xf64>, %x2: tensor<3x4xf64>) {
+  // expected-error @+1 {{'taylor.make_jet' op coefficient 2 must have type 'tensor<4xf64>', got 'tensor<3x4xf64>'}}
+  %j = taylor.make_jet %x0, %x1, %x2 : tensor<4xf64>, tensor<3x4xf64>, tensor<3x4xf64>
+      -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+  return
+}
+
+// -----
+
+func.func @make_jet_not_a_jet(%x0: tensor<4xf64>) {
+  // expected-error @+1 {{'taylor.make_jet' op result #0 must be jet, but got 'tensor<4xf64>'}}
+  %j = taylor.make_jet %x0 : tensor<4xf64> -> tensor<4xf64>
+  return
+}
+
+// -----
+
+func.func @coeff_out_of_range(%j: !taylor.jet<2, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{coefficient index 3 is out of range for a jet of order 2}}
+  %c = taylor.coeff %j[3] : !taylor.jet<2, 3, tensor<4xf64>> -> tensor<3x4xf64>
+  return
+}
+
+// -----
+
+func.func @coeff_negative(%j: !taylor.jet<2, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{attribute 'index' failed to satisfy constraint: 64-bit signless integer attribute whose value is non-negative}}
+  %c = taylor.coeff %j[-1] : !taylor.jet<2, 3, tensor<4xf64>> -> tensor<3x4xf64>
+  return
+}
+
+// -----
+
+func.func @coeff_wrong_type(%j: !taylor.jet<2, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{'taylor.coeff' op inferred type(s) 'tensor<3x4xf64>' are incompatible with return type(s) of operation 'tensor<4xf64>'}}
+  %c = taylor.coeff %j[1] : !taylor.jet<2, 3, tensor<4xf64>> -> tensor<4xf64>
+  return
+}
+
+// -----
+
+func.func @coeff_collapsed_top_type(%j: !taylor.jet<2, 3, tensor<4xf64>, collapsed>) {
+  // expected-error @+1 {{'taylor.coeff' op inferred type(s) 'tensor<4xf64>' are incompatible with return type(s) of operation 'tensor<3x4xf64>'}}
+  %c = taylor.coeff %j[2] : !taylor.jet<2, 3, tensor<4xf64>, collapsed> -> tensor<3x4xf64>
+  return
+}
+
+// -----
+
+func.func @sum_collapsed(%j: !taylor.jet<2, 3, tensor<4xf64>, collapsed>) {
+  // expected-error @+1 {{'taylor.sum' op operand is already collapsed: '!taylor.jet<2, 3, tensor<4xf64>, collapsed>'}}
+  %s = taylor.sum %j : !taylor.jet<2, 3, tensor<4xf64>, collapsed> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+  return
+}
+
+// -----
+
+func.func @sum_result_type(%j: !taylor.jet<2, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{'taylor.sum' op inferred type(s) '!taylor.jet<2, 3, tensor<4xf64>, collapsed>' are incompatible with return type(s) of operation '!taylor.jet<2, 3, tensor<4xf64>>'}}
+  %s = taylor.sum %j : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>>
+  return
+}
+
+// -----
+
+func.func @sum_weight_count(%j: !taylor.jet<2, 3, tensor<4xf64>>, %w: tensor<2xf64>) {
+  // expected-error @+1 {{'taylor.sum' op expects 3 weights (one per direction), got 'tensor<2xf64>'}}
+  %s = taylor.sum %j weights(%w : tensor<2xf64>) : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+  return
+}
+
+// -----
+
+func.func @sum_weight_dtype(%j: !taylor.jet<2, 3, tensor<4xf64>>, %w: tensor<3xf32>) {
+  // expected-error @+1 {{'taylor.sum' op weights must have the jet's element type 'f64', got 'f32'}}
+  %s = taylor.sum %j weights(%w : tensor<3xf32>) : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+  return
+}
+
+// -----
+
+func.func @sum_weight_rank(%j: !taylor.jet<2, 3, tensor<4xf64>>, %w: tensor<3x1xf64>) {
+  // expected-error @+1 {{'taylor.sum' op operand #1 must be variadic of 1D tensor of floating-point values, but got 'tensor<3x1xf64>'}}
+  %s = taylor.sum %j weights(%w : tensor<3x1xf64>) : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+  return
+}
+
+// -----
+
+func.func @sum_static_weight_count(%j: !taylor.jet<2, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{'taylor.sum' op expects 3 static weights (one per direction), got 2}}
+  %s = taylor.sum %j static_weights [1.0, 2.0] : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+  return
+}
+
+// -----
+
+func.func @sum_both_weights(%j: !taylor.jet<2, 3, tensor<4xf64>>, %w: tensor<3xf64>) {
+  // expected-error @+1 {{'taylor.sum' op takes either runtime 'weights' or 'static_weights', not both}}
+  %s = taylor.sum %j weights(%w : tensor<3xf64>) static_weights [1.0, 2.0, 3.0] : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+  return
+}
