@@ -38,6 +38,7 @@ _DTYPES = {
     "f32": np.dtype(np.float32),
     "i64": np.dtype(np.int64),
     "i32": np.dtype(np.int32),
+    "i1": np.dtype(np.bool_),
 }
 
 

@@ -104,7 +104,7 @@ def Taylor_SumOp : Taylor_Op<"sum", [Pure,
     ```
   }];
   let arguments = (ins Taylor_AnyJet:$jet,
-                       Optional<RankedTensorOf<[AnyFloat], [HasAnyRankOfPred<[1]>]>>:$weights,
+                       Optional<1DTensorOf<[AnyFloat]>>:$weights,
                        OptionalAttr<DenseF64ArrayAttr>:$static_weights);
   let results = (outs Taylor_AnyJet:$result);
   let assemblyFormat = [{

@@ -4,7 +4,7 @@
 // Generic form round trip.
 // RUN: taylor-opt %s --mlir-print-op-generic | taylor-opt | FileCheck %s
 
-// CHECK-LABEL: func.func @types
+// CHECK-LABEL: func.func private @types
 // CHECK-SAME: !taylor.jet<1, 1, tensor<f32>>
 // CHECK-SAME: !taylor.jet<2, 50, tensor<8x50xf64>>
 // CHECK-SAME: !taylor.jet<2, 50, tensor<8x50xf64>, collapsed>

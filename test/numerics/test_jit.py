@@ -1,0 +1,179 @@
+"""The taylor-to-llvm pipeline and the ExecutionEngine wrapper, on numpy and
+torch inputs, against numpy references."""
+
+import numpy as np
+import pytest
+
+from taylor_mlir import ir
+from taylor_mlir.jit import JitModule
+
+TOL = {"f64": 1e-13, "f32": 1e-5}
+NP = {"f64": np.float64, "f32": np.float32}
+
+MLP_LAYER = """
+#id = affine_map<(b, n) -> (b, n)>
+#row = affine_map<(b, n) -> (n)>
+func.func @layer(%x: tensor<{B}x{D}x{T}>, %w: tensor<{D}x{N}x{T}>, %b: tensor<{N}x{T}>)
+    -> tensor<{B}x{N}x{T}> {{
+  %zero = arith.constant 0.0 : {T}
+  %e = tensor.empty() : tensor<{B}x{N}x{T}>
+  %acc = linalg.fill ins(%zero : {T}) outs(%e : tensor<{B}x{N}x{T}>) -> tensor<{B}x{N}x{T}>
+  %mm = linalg.matmul ins(%x, %w : tensor<{B}x{D}x{T}>, tensor<{D}x{N}x{T}>)
+                      outs(%acc : tensor<{B}x{N}x{T}>) -> tensor<{B}x{N}x{T}>
+  %y = linalg.generic {{indexing_maps = [#id, #row, #id],
+                        iterator_types = ["parallel", "parallel"]}}
+      ins(%mm, %b : tensor<{B}x{N}x{T}>, tensor<{N}x{T}>) outs(%e : tensor<{B}x{N}x{T}>) {{
+  ^bb0(%m: {T}, %bias: {T}, %out: {T}):
+    %s = arith.addf %m, %bias : {T}
+    %t = math.tanh %s : {T}
+    linalg.yield %t : {T}
+  }} -> tensor<{B}x{N}x{T}>
+  return %y : tensor<{B}x{N}x{T}>
+}}
+"""
+
+
+@pytest.mark.parametrize("dtype", ["f64", "f32"])
+def test_linalg_layer_matches_numpy(dtype, rng):
+    B, D, N = 7, 5, 3
+    mod = JitModule(MLP_LAYER.format(B=B, D=D, N=N, T=dtype))
+    x, w, b = (rng.standard_normal(s).astype(NP[dtype]) for s in [(B, D), (D, N), (N,)])
+    (y,) = mod.layer(x, w, b)
+    assert y.dtype == NP[dtype] and y.shape == (B, N)
+    np.testing.assert_allclose(y, np.tanh(x @ w + b), rtol=TOL[dtype], atol=TOL[dtype])
+
+
+SUM = """
+func.func @top(%x0: tensor<{S}x{T}>, %x1: tensor<{R}x{S}x{T}>, %x2: tensor<{R}x{S}x{T}>, %w: tensor<{R}x{T}>)
+    -> (tensor<{S}x{T}>, tensor<{R}x{S}x{T}>, tensor<{S}x{T}>) {{
+  %j = taylor.make_jet %x0, %x1, %x2 : tensor<{S}x{T}>, tensor<{R}x{S}x{T}>, tensor<{R}x{S}x{T}>
+      -> !taylor.jet<2, {R}, tensor<{S}x{T}>>
+  %s = taylor.sum %j {weights} : !taylor.jet<2, {R}, tensor<{S}x{T}>>
+      -> !taylor.jet<2, {R}, tensor<{S}x{T}>, collapsed>
+  %0 = taylor.coeff %s[0] : !taylor.jet<2, {R}, tensor<{S}x{T}>, collapsed> -> tensor<{S}x{T}>
+  %1 = taylor.coeff %s[1] : !taylor.jet<2, {R}, tensor<{S}x{T}>, collapsed> -> tensor<{R}x{S}x{T}>
+  %2 = taylor.coeff %s[2] : !taylor.jet<2, {R}, tensor<{S}x{T}>, collapsed> -> tensor<{S}x{T}>
+  return %0, %1, %2 : tensor<{S}x{T}>, tensor<{R}x{S}x{T}>, tensor<{S}x{T}>
+}}
+"""
+
+
+@pytest.mark.parametrize("dtype", ["f64", "f32"])
+@pytest.mark.parametrize("kind", ["ones", "static", "runtime"])
+def test_taylor_sum_matches_numpy(kind, dtype, rng):
+    R, shape = 4, (3, 2)
+    S = "x".join(map(str, shape))
+    w = rng.standard_normal(R).astype(NP[dtype])
+    weights = {
+        "ones": "",
+        "static": "static_weights [" + ", ".join(repr(float(v)) for v in w) + "]",
+        "runtime": f"weights(%w : tensor<{R}x{dtype}>)",
+    }[kind]
+    mod = JitModule(SUM.format(S=S, R=R, T=dtype, weights=weights))
+    x0 = rng.standard_normal(shape).astype(NP[dtype])
+    x1, x2 = (rng.standard_normal((R, *shape)).astype(NP[dtype]) for _ in range(2))
+    c0, c1, c2 = mod.top(x0, x1, x2, w)
+    expected_w = np.ones(R, NP[dtype]) if kind == "ones" else w
+    np.testing.assert_array_equal(c0, x0)
+    np.testing.assert_array_equal(c1, x1)
+    np.testing.assert_allclose(
+        c2, np.tensordot(expected_w, x2, axes=1), rtol=TOL[dtype], atol=TOL[dtype]
+    )
+
+
+IN_PLACE = """
+func.func @add_into_first(%a: tensor<4xf64>, %b: tensor<4xf64>) -> tensor<4xf64> {
+  %r = linalg.add ins(%a, %b : tensor<4xf64>, tensor<4xf64>) outs(%a : tensor<4xf64>) -> tensor<4xf64>
+  return %r : tensor<4xf64>
+}
+"""
+
+
+def test_inputs_are_never_written(rng):
+    """A linalg op that could update an argument in place must not."""
+    mod = JitModule(IN_PLACE)
+    a, b = rng.standard_normal(4), rng.standard_normal(4)
+    a_before, b_before = a.copy(), b.copy()
+    (r,) = mod.add_into_first(a, b)
+    np.testing.assert_array_equal(a, a_before)
+    np.testing.assert_array_equal(b, b_before)
+    np.testing.assert_allclose(r, a_before + b_before, rtol=1e-15)
+
+
+def test_torch_tensors_in_and_out():
+    torch = pytest.importorskip("torch")
+    mod = JitModule(IN_PLACE)
+    a = torch.arange(4, dtype=torch.float64)
+    b = torch.ones(4, dtype=torch.float64)
+    (r,) = mod.add_into_first(a, b)
+    assert isinstance(r, torch.Tensor) and r.dtype == torch.float64
+    assert torch.equal(r, a + 1) and torch.equal(a, torch.arange(4, dtype=torch.float64))
+
+
+def test_non_contiguous_inputs(rng):
+    mod = JitModule(IN_PLACE)
+    a = rng.standard_normal((4, 2))[:, 0]  # strided view
+    b = rng.standard_normal(4)
+    (r,) = mod.add_into_first(a, b)
+    np.testing.assert_allclose(r, a + b, rtol=1e-15)
+
+
+def test_bad_arguments_are_reported(rng):
+    mod = JitModule(IN_PLACE)
+    with pytest.raises(ValueError, match=r"argument 1: expected dtype float64, got float32"):
+        mod.add_into_first(np.zeros(4), np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"argument 0: expected shape \(4\), got \(5,\)"):
+        mod.add_into_first(np.zeros(5), np.zeros(4))
+    with pytest.raises(ValueError, match="expects 2 arguments, got 1"):
+        mod.add_into_first(np.zeros(4))
+    with pytest.raises(KeyError, match="no function @nope"):
+        mod.call("nope")
+
+
+def test_dynamic_result_shape_is_reported():
+    mod = JitModule(
+        """
+        func.func @id(%a: tensor<?xf64>) -> tensor<?xf64> {
+          return %a : tensor<?xf64>
+        }"""
+    )
+    with pytest.raises(NotImplementedError, match="dynamic shape"):
+        mod.id(np.zeros(3))
+
+
+def test_failing_pipeline_raises_with_diagnostic():
+    with pytest.raises(ir.MLIRError, match="jet operand is produced by 'scf.if'"):
+        JitModule(
+            """
+            func.func @f(%x0: tensor<4xf64>, %x1: tensor<3x4xf64>, %c: tensor<i1>)
+                -> tensor<4xf64> {
+              %p = tensor.extract %c[] : tensor<i1>
+              %j = scf.if %p -> !taylor.jet<1, 3, tensor<4xf64>> {
+                %a = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<3x4xf64>
+                    -> !taylor.jet<1, 3, tensor<4xf64>>
+                scf.yield %a : !taylor.jet<1, 3, tensor<4xf64>>
+              } else {
+                %b = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<3x4xf64>
+                    -> !taylor.jet<1, 3, tensor<4xf64>>
+                scf.yield %b : !taylor.jet<1, 3, tensor<4xf64>>
+              }
+              %0 = taylor.coeff %j[0] : !taylor.jet<1, 3, tensor<4xf64>> -> tensor<4xf64>
+              return %0 : tensor<4xf64>
+            }"""
+        )
+
+
+def test_jet_arguments_are_rejected():
+    with pytest.raises(TypeError, match="only ranked tensor types are supported, got !taylor.jet"):
+        JitModule(
+            """
+            func.func @f(%j: !taylor.jet<1, 3, tensor<4xf64>>) -> tensor<4xf64> {
+              %0 = taylor.coeff %j[0] : !taylor.jet<1, 3, tensor<4xf64>> -> tensor<4xf64>
+              return %0 : tensor<4xf64>
+            }"""
+        )
+
+
+def test_unsupported_signature_is_reported():
+    with pytest.raises(TypeError, match=r"@f argument 0: only ranked tensor types are supported, got f64"):
+        JitModule("func.func @f(%x: f64) { return }")
