@@ -54,7 +54,7 @@ pytest:
 
 # Regenerates the dialect and pass documentation from ODS into docs/generated.
 docs: install
-	cmake --build $(BUILD_DIR) --target mlir-doc
+	$(BIN)/cmake --build $(BUILD_DIR) --target mlir-doc
 	mkdir -p docs/generated
 	cp $(BUILD_DIR)/docs/Taylor/*.md docs/generated/
 

