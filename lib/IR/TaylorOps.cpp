@@ -16,6 +16,17 @@ using namespace mlir::taylor;
 #define GET_OP_CLASSES
 #include "Taylor/IR/TaylorOps.cpp.inc"
 
+/// The type of a jet operand during type inference, or a diagnostic (the
+/// operand constraint has not been verified yet when inference runs).
+static FailureOr<JetType> inferJetOperandType(Value jet,
+                                              std::optional<Location> location) {
+  auto jetType = dyn_cast<JetType>(jet.getType());
+  if (!jetType)
+    return emitOptionalError(location, "expected a jet operand, got ",
+                             jet.getType());
+  return jetType;
+}
+
 //===----------------------------------------------------------------------===//
 // MakeJetOp
 //===----------------------------------------------------------------------===//
@@ -44,15 +55,16 @@ LogicalResult MakeJetOp::verify() {
 LogicalResult CoeffOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> location,
     CoeffOp::Adaptor adaptor, SmallVectorImpl<Type> &inferredReturnTypes) {
-  auto jetType = dyn_cast<JetType>(adaptor.getJet().getType());
-  if (!jetType)
-    return emitOptionalError(location, "expected a jet operand");
+  FailureOr<JetType> jetType =
+      inferJetOperandType(adaptor.getJet(), location);
+  if (failed(jetType))
+    return failure();
   int64_t index = adaptor.getIndex();
-  if (index < 0 || index > static_cast<int64_t>(jetType.getOrder()))
+  if (index < 0 || index > static_cast<int64_t>(jetType->getOrder()))
     return emitOptionalError(location, "coefficient index ", index,
                              " is out of range for a jet of order ",
-                             jetType.getOrder());
-  inferredReturnTypes.push_back(jetType.getCoefficientType(index));
+                             jetType->getOrder());
+  inferredReturnTypes.push_back(jetType->getCoefficientType(index));
   return success();
 }
 
@@ -79,10 +91,11 @@ OpFoldResult CoeffOp::fold(FoldAdaptor adaptor) {
 LogicalResult SumOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> location,
     SumOp::Adaptor adaptor, SmallVectorImpl<Type> &inferredReturnTypes) {
-  auto jetType = dyn_cast<JetType>(adaptor.getJet().getType());
-  if (!jetType)
-    return emitOptionalError(location, "expected a jet operand");
-  inferredReturnTypes.push_back(jetType.getCollapsedType());
+  FailureOr<JetType> jetType =
+      inferJetOperandType(adaptor.getJet(), location);
+  if (failed(jetType))
+    return failure();
+  inferredReturnTypes.push_back(jetType->getCollapsedType());
   return success();
 }
 

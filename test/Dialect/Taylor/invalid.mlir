@@ -178,3 +178,19 @@ func.func @sum_both_weights(%j: !taylor.jet<2, 3, tensor<4xf64>>, %w: tensor<3xf
   %s = taylor.sum %j weights(%w : tensor<3xf64>) static_weights [1.0, 2.0, 3.0] : !taylor.jet<2, 3, tensor<4xf64>> -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
   return
 }
+
+// -----
+
+func.func @coeff_of_tensor(%x: tensor<4xf64>) {
+  // expected-error @+1 {{'taylor.coeff' op operand #0 must be jet, but got 'tensor<4xf64>'}}
+  %c = "taylor.coeff"(%x) {index = 0 : i64} : (tensor<4xf64>) -> tensor<4xf64>
+  return
+}
+
+// -----
+
+func.func @sum_of_tensor(%x: tensor<4xf64>) {
+  // expected-error @+1 {{'taylor.sum' op operand #0 must be jet, but got 'tensor<4xf64>'}}
+  %s = "taylor.sum"(%x) : (tensor<4xf64>) -> tensor<4xf64>
+  return
+}
