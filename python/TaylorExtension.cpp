@@ -81,11 +81,11 @@ NB_MODULE(_taylorDialects, m) {
   m.def(
       "register_dialects",
       [](MlirDialectRegistry registry) {
-        mlirDialectHandleInsertDialect(mlirGetDialectHandle__taylor__(),
-                                       registry);
+        mlirTaylorRegisterDialectAndRules(registry);
       },
       nb::arg("registry"),
-      "Adds the taylor dialect to a DialectRegistry.");
+      "Adds the taylor dialect and the Taylor-mode rules of upstream ops to "
+      "a DialectRegistry.");
   m.def("register_passes", &mlirTaylorRegisterPasses,
         "Registers the taylor passes and pipelines (idempotent).");
 

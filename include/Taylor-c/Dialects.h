@@ -17,6 +17,11 @@ extern "C" {
 
 MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(Taylor, taylor);
 
+/// Adds the taylor dialect and the Taylor-mode rules of upstream ops (external
+/// interface models) to `registry`.
+MLIR_CAPI_EXPORTED void
+mlirTaylorRegisterDialectAndRules(MlirDialectRegistry registry);
+
 /// Registers the passes and named pipelines of taylor-mlir in the global
 /// registry (idempotent).
 MLIR_CAPI_EXPORTED void mlirTaylorRegisterPasses(void);

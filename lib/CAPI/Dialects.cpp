@@ -4,6 +4,7 @@
 
 #include "Taylor/IR/TaylorDialect.h"
 #include "Taylor/IR/TaylorTypes.h"
+#include "Taylor/Rules/Rules.h"
 #include "Taylor/Transforms/Passes.h"
 
 #include "mlir/CAPI/IR.h"
@@ -16,6 +17,11 @@ using namespace mlir;
 using namespace mlir::taylor;
 
 MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(Taylor, taylor, TaylorDialect)
+
+void mlirTaylorRegisterDialectAndRules(MlirDialectRegistry registry) {
+  unwrap(registry)->insert<TaylorDialect>();
+  registerAllTaylorRules(*unwrap(registry));
+}
 
 void mlirTaylorRegisterPasses(void) {
   static std::once_flag once;

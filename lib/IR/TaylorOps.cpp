@@ -141,3 +141,92 @@ LogicalResult SumOp::verify() {
   }
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// PropagateOp
+//===----------------------------------------------------------------------===//
+
+Type PropagateOp::getPrimalType(Type type) {
+  if (auto jet = dyn_cast<JetType>(type))
+    return jet.getValueType();
+  return type;
+}
+
+Operation *PropagateOp::getPrimalOp() {
+  for (Operation &op : getBody().front().without_terminator())
+    if (!op.hasTrait<OpTrait::ConstantLike>())
+      return &op;
+  return nullptr;
+}
+
+LogicalResult PropagateOp::verify() {
+  std::optional<std::pair<unsigned, unsigned>> shape;
+  bool hasJetOperand = false;
+  auto checkJet = [&](Type type, StringRef what) -> LogicalResult {
+    auto jet = dyn_cast<JetType>(type);
+    if (!jet)
+      return success();
+    std::pair<unsigned, unsigned> here{jet.getOrder(), jet.getDirections()};
+    if (!shape)
+      shape = here;
+    else if (*shape != here)
+      return emitOpError() << "expects all jets to have the same order and "
+                              "number of directions, but "
+                           << what << " has type " << type;
+    return success();
+  };
+  for (auto [i, type] : llvm::enumerate(getInputs().getTypes())) {
+    hasJetOperand |= isa<JetType>(type);
+    if (failed(checkJet(type, "operand #" + std::to_string(i))))
+      return failure();
+  }
+  for (auto [i, type] : llvm::enumerate(getResultTypes()))
+    if (failed(checkJet(type, "result #" + std::to_string(i))))
+      return failure();
+  if (!hasJetOperand)
+    return emitOpError() << "expects at least one jet operand";
+  return success();
+}
+
+LogicalResult PropagateOp::verifyRegions() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError() << "expects " << getInputs().size()
+                         << " block arguments, got " << body.getNumArguments();
+  for (auto [i, pair] :
+       llvm::enumerate(llvm::zip(getInputs().getTypes(), body.getArgumentTypes())))
+    if (getPrimalType(std::get<0>(pair)) != std::get<1>(pair))
+      return emitOpError() << "block argument #" << i << " must have type "
+                           << getPrimalType(std::get<0>(pair)) << ", got "
+                           << std::get<1>(pair);
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield)
+    return emitOpError() << "body must end with 'taylor.yield'";
+  Operation *primal = nullptr;
+  for (Operation &op : body.without_terminator()) {
+    if (op.hasTrait<OpTrait::ConstantLike>())
+      continue;
+    if (primal)
+      return emitOpError()
+             << "body must hold exactly one op besides constants, found '"
+             << primal->getName() << "' and '" << op.getName() << "'";
+    primal = &op;
+  }
+  if (!primal)
+    return emitOpError() << "body holds no op to propagate";
+  if (yield.getValues() != ValueRange(primal->getResults()))
+    return emitOpError() << "must yield exactly the results of '"
+                         << primal->getName() << "'";
+  if (yield.getValues().size() != getNumResults())
+    return emitOpError() << "expects " << getNumResults()
+                         << " yielded values, got " << yield.getValues().size();
+  for (auto [i, pair] : llvm::enumerate(
+           llvm::zip(getResultTypes(), yield.getValues().getTypes()))) {
+    auto [resultType, yieldedType] = pair;
+    if (getPrimalType(resultType) != yieldedType)
+      return emitOpError() << "result #" << i << " of type " << resultType
+                           << " does not match the yielded type "
+                           << yieldedType;
+  }
+  return success();
+}

@@ -17,6 +17,7 @@
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -32,6 +33,9 @@ void taylor::buildTaylorToLLVMPipeline(
   // Jets become coefficient tensors; taylor.sum becomes a linalg reduction.
   pm.addNestedPass<func::FuncOp>(createTaylorLower());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // No i1 tensor may reach memory (masks are fused into their users).
+  pm.addNestedPass<func::FuncOp>(createTaylorFuseSubByteTensors());
 
   // Tensors to buffers. Function arguments and results become plain
   // (identity-layout) memrefs, so callers can pass contiguous arrays.
@@ -42,12 +46,17 @@ void taylor::buildTaylorToLLVMPipeline(
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
 
   // Results are written into caller-allocated buffers (out-parameters
-  // appended after the inputs): no allocation crosses the boundary.
+  // appended after the inputs): no allocation crosses the boundary. (Hoisting
+  // the result allocations into the out-parameters is off: MLIR 22 crashes on
+  // a function that returns one buffer twice.)
   bufferization::BufferResultsToOutParamsPassOptions outParamsOptions;
-  outParamsOptions.hoistStaticAllocs = true;
+  outParamsOptions.hoistStaticAllocs = false;
   outParamsOptions.modifyPublicFunctions = true;
   pm.addPass(
       bufferization::createBufferResultsToOutParamsPass(outParamsOptions));
+  // Every intermediate buffer is freed (ownership-based deallocation).
+  bufferization::BufferDeallocationPipelineOptions deallocOptions;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
   pm.addPass(createCanonicalizerPass());
 
   // Structured ops to loops, loops to branches.

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Taylor/IR/TaylorOps.h"
+#include "Taylor/Rules/Rules.h"
 #include "Taylor/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -108,6 +109,118 @@ struct LowerSumOp : public OpRewritePattern<SumOp> {
   llvm::Statistic &counter;
 };
 
+/// Reports that `user` cannot be lowered because its operand `jet` was not
+/// built by a `taylor.make_jet`.
+void emitUnlowerableJetOperand(Operation *user, Value jet) {
+  InFlightDiagnostic diag = user->emitOpError()
+                            << "cannot be lowered: its jet operand is ";
+  if (Operation *def = jet.getDefiningOp())
+    diag << "produced by '" << def->getName() << "'";
+  else
+    diag << "a block argument";
+  diag << "; jets must be built by 'taylor.make_jet' in the same function";
+}
+
+/// The coefficients of a jet operand, from the `taylor.make_jet` that built
+/// it; zero tensors become null.
+FailureOr<CoefficientList> getCoefficients(Value jet, Operation *user) {
+  auto make = jet.getDefiningOp<MakeJetOp>();
+  if (!make) {
+    emitUnlowerableJetOperand(user, jet);
+    return failure();
+  }
+  if (make.getType().getCollapsed())
+    return user->emitOpError()
+           << "cannot be lowered: collapsed jet operands are not supported yet",
+           failure();
+  CoefficientList list(make.getCoefficients().begin(),
+                       make.getCoefficients().end());
+  for (unsigned k = 1; k < list.size(); ++k)
+    if (isZeroTensor(list[k]))
+      list[k] = Value();
+  return list;
+}
+
+/// Expands `taylor.propagate` with the rule of the op it wraps: the body is
+/// inlined (the wrapped op computes coefficient 0) and the rule emits the
+/// higher coefficients.
+LogicalResult lowerPropagate(PropagateOp propagate, RewriterBase &rewriter) {
+  Operation *primalOp = propagate.getPrimalOp();
+  auto rule = dyn_cast<TaylorRuleOpInterface>(primalOp);
+  if (!rule)
+    return propagate.emitOpError() << "cannot be lowered: no Taylor-mode rule "
+                                      "for '"
+                                   << primalOp->getName() << "'";
+  unsigned order = 0, directions = 0;
+  for (Type type : llvm::concat<const Type>(propagate.getInputs().getTypes(),
+                                            propagate.getResultTypes()))
+    if (auto jet = dyn_cast<JetType>(type)) {
+      order = jet.getOrder();
+      directions = jet.getDirections();
+    }
+  JetRuleContext context{order, directions};
+
+  // Coefficients of the propagate operands, then of the primal op operands.
+  SmallVector<CoefficientList> inputs;
+  for (Value input : propagate.getInputs()) {
+    if (!isa<JetType>(input.getType())) {
+      inputs.push_back(context.passive(input));
+      continue;
+    }
+    FailureOr<CoefficientList> list = getCoefficients(input, propagate);
+    if (failed(list))
+      return failure();
+    inputs.push_back(*list);
+  }
+  SmallVector<CoefficientList> operands;
+  for (Value operand : primalOp->getOperands()) {
+    auto arg = dyn_cast<BlockArgument>(operand);
+    if (arg && arg.getOwner() == &propagate.getBody().front())
+      operands.push_back(inputs[arg.getArgNumber()]);
+    else
+      operands.push_back(context.passive(operand));
+  }
+
+  // Inline the body: the primal op now computes coefficient 0.
+  SmallVector<Value> primalInputs;
+  for (const CoefficientList &list : inputs)
+    primalInputs.push_back(list[0]);
+  Block &body = propagate.getBody().front();
+  auto yield = cast<YieldOp>(body.getTerminator());
+  rewriter.inlineBlockBefore(&body, propagate, primalInputs);
+  SmallVector<Value> primalResults(yield.getValues());
+  rewriter.eraseOp(yield);
+  for (auto [operand, list] : llvm::zip(primalOp->getOperands(), operands))
+    list[0] = operand;
+
+  SmallVector<CoefficientList> results;
+  for (Value result : primalOp->getResults())
+    results.push_back(context.passive(result));
+  rewriter.setInsertionPoint(propagate);
+  if (failed(rule.propagateJets(rewriter, context, operands, results)))
+    return failure();
+
+  SmallVector<Value> replacements;
+  for (auto [result, list, primal] :
+       llvm::zip(propagate.getResults(), results, primalResults)) {
+    auto jetType = dyn_cast<JetType>(result.getType());
+    if (!jetType) {
+      replacements.push_back(primal);
+      continue;
+    }
+    SmallVector<Value> coefficients = {primal};
+    for (unsigned k = 1; k <= order; ++k)
+      coefficients.push_back(list[k] ? list[k]
+                                     : createZeroCoefficient(
+                                           rewriter, propagate.getLoc(),
+                                           primal, directions));
+    replacements.push_back(MakeJetOp::create(rewriter, propagate.getLoc(),
+                                             jetType, coefficients));
+  }
+  rewriter.replaceOp(propagate, replacements);
+  return success();
+}
+
 /// Explains why a taylor op survived the lowering.
 void reportUnlowered(Operation *op) {
   if (auto make = dyn_cast<MakeJetOp>(op)) {
@@ -117,14 +230,7 @@ void reportUnlowered(Operation *op) {
                        << "', which has no lowering for jet operands";
     return;
   }
-  Value jet = op->getOperand(0);
-  InFlightDiagnostic diag = op->emitOpError()
-                            << "cannot be lowered: its jet operand is ";
-  if (Operation *def = jet.getDefiningOp())
-    diag << "produced by '" << def->getName() << "'";
-  else
-    diag << "a block argument";
-  diag << "; jets must be built by 'taylor.make_jet' in the same function";
+  emitUnlowerableJetOperand(op, op->getOperand(0));
 }
 
 struct TaylorLowerPass : public taylor::impl::TaylorLowerBase<TaylorLowerPass> {
@@ -140,6 +246,18 @@ struct TaylorLowerPass : public taylor::impl::TaylorLowerBase<TaylorLowerPass> {
         return signalPassFailure();
       }
 
+    // Expand taylor.propagate in program order: the jets of its operands are
+    // built by the make_jet ops that expanding its producers created.
+    SmallVector<PropagateOp> propagates;
+    func.walk<WalkOrder::PreOrder>(
+        [&](PropagateOp op) { propagates.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (PropagateOp propagate : propagates) {
+      if (failed(lowerPropagate(propagate, rewriter)))
+        return signalPassFailure();
+      ++numPropagatesLowered;
+    }
+
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerSumOp>(&getContext(), numSumsLowered);
     if (failed(applyPatternsGreedily(func, std::move(patterns)))) {
@@ -149,7 +267,7 @@ struct TaylorLowerPass : public taylor::impl::TaylorLowerBase<TaylorLowerPass> {
 
     bool failedToLower = false;
     func.walk([&](Operation *op) {
-      if (!isa<MakeJetOp, CoeffOp, SumOp>(op))
+      if (!isa<MakeJetOp, CoeffOp, SumOp, PropagateOp>(op))
         return;
       reportUnlowered(op);
       failedToLower = true;

@@ -44,30 +44,54 @@ def import_torch_module(
       func_name: name of the imported function.
       timeout: seconds to wait for the child process.
     """
+    return import_torch_modules(
+        [(model, example_inputs)],
+        output_type=output_type,
+        dynamic_shapes=dynamic_shapes,
+        func_name=func_name,
+        timeout=timeout,
+    )[0]
+
+
+def import_torch_modules(
+    models: Sequence[tuple[Any, Sequence[Any]]],
+    *,
+    output_type: str = "linalg-on-tensors",
+    dynamic_shapes: Any = None,
+    func_name: str = "main",
+    timeout: float | None = 600,
+) -> list[str]:
+    """Imports several ``(model, example_inputs)`` pairs in one child process
+    (the process start and the torch-mlir import are paid once). Options as
+    for ``import_torch_module``."""
     import torch
 
-    if isinstance(model, torch.export.ExportedProgram):
-        program = model
-    else:
-        program = torch.export.export(
-            model, tuple(example_inputs), dynamic_shapes=dynamic_shapes
-        )
+    programs = []
+    for model, example_inputs in models:
+        if isinstance(model, torch.export.ExportedProgram):
+            programs.append(model)
+        else:
+            programs.append(
+                torch.export.export(
+                    model, tuple(example_inputs), dynamic_shapes=dynamic_shapes
+                )
+            )
     with tempfile.TemporaryDirectory(prefix="taylor_mlir_import_") as tmp:
-        program_path = os.path.join(tmp, "program.pt2")
-        output_path = os.path.join(tmp, "module.mlir")
-        torch.export.save(program, program_path)
         command = [
             sys.executable,
             str(_WORKER),
-            "--program",
-            program_path,
-            "--output",
-            output_path,
             "--output-type",
             output_type,
             "--func-name",
             func_name,
         ]
+        outputs = []
+        for i, program in enumerate(programs):
+            program_path = os.path.join(tmp, f"program_{i}.pt2")
+            output_path = os.path.join(tmp, f"module_{i}.mlir")
+            torch.export.save(program, program_path)
+            command += ["--program", program_path, "--output", output_path]
+            outputs.append(output_path)
         completed = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout
         )
@@ -76,7 +100,7 @@ def import_torch_module(
                 "torch-mlir failed to import the model "
                 f"(exit code {completed.returncode}):\n{completed.stderr.strip()}"
             )
-        return Path(output_path).read_text()
+        return [Path(path).read_text() for path in outputs]
 
 
-__all__ = ["TorchImportError", "import_torch_module"]
+__all__ = ["TorchImportError", "import_torch_module", "import_torch_modules"]

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Taylor/IR/TaylorDialect.h"
+#include "Taylor/Rules/Rules.h"
 #include "Taylor/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::taylor::TaylorDialect>();
+  mlir::taylor::registerAllTaylorRules(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "taylor-mlir optimizer driver\n", registry));

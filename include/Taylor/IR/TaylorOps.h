@@ -8,10 +8,12 @@
 #define TAYLOR_IR_TAYLOROPS_H
 
 #include "Taylor/IR/TaylorDialect.h"
+#include "Taylor/IR/TaylorInterfaces.h"
 #include "Taylor/IR/TaylorTypes.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 

@@ -5,6 +5,7 @@
 
 include "Taylor/IR/TaylorDialect.td"
 include "Taylor/IR/TaylorTypes.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -119,6 +120,64 @@ def Taylor_SumOp : Taylor_Op<"sum", [Pure,
     OpBuilder<(ins "::mlir::Value":$jet,
                    "::llvm::ArrayRef<double>":$staticWeights)>
   ];
+}
+
+//===----------------------------------------------------------------------===//
+// propagate
+//===----------------------------------------------------------------------===//
+
+def Taylor_PropagateOp : Taylor_Op<"propagate", [IsolatedFromAbove,
+    RecursiveMemoryEffects, SingleBlock]> {
+  let summary = "push jets through one op";
+  let description = [{
+    Wraps one op of the original program (its *primal op*) whose operands
+    include jets. The region's block arguments stand for the primal values of
+    the operands (the value type of a jet operand, the operand itself for a
+    passive one); the body holds the primal op, and possibly constants it
+    uses, and yields the primal op's results. A result is a jet when it is a
+    floating-point tensor, and has the yielded type otherwise.
+
+    `taylor-lower` expands the op with the primal op's Taylor rule
+    (`TaylorRuleOpInterface`); `taylor-jet` creates these ops. All jets of
+    one `propagate` have the same order and number of directions.
+
+    Example:
+
+    ```mlir
+    %y = taylor.propagate(%x, %w, %init)
+        : (!taylor.jet<2, 3, tensor<4x5xf64>>, tensor<5x6xf64>, tensor<4x6xf64>)
+        -> !taylor.jet<2, 3, tensor<4x6xf64>> {
+    ^bb0(%px: tensor<4x5xf64>, %pw: tensor<5x6xf64>, %pi: tensor<4x6xf64>):
+      %0 = linalg.matmul ins(%px, %pw : tensor<4x5xf64>, tensor<5x6xf64>)
+                         outs(%pi : tensor<4x6xf64>) -> tensor<4x6xf64>
+      taylor.yield %0 : tensor<4x6xf64>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$inputs);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $inputs `)` attr-dict `:` functional-type($inputs, results) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The wrapped op of the original program.
+    ::mlir::Operation *getPrimalOp();
+    /// The primal type of `type`: the value type of a jet, `type` otherwise.
+    static ::mlir::Type getPrimalType(::mlir::Type type);
+  }];
+}
+
+def Taylor_YieldOp : Taylor_Op<"yield", [Pure, Terminator, ReturnLike,
+    HasParent<"PropagateOp">]> {
+  let summary = "terminator of taylor.propagate";
+  let description = [{
+    Yields the primal op's results from the body of `taylor.propagate`.
+  }];
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = [{ ($values^ `:` type($values))? attr-dict }];
 }
 
 #endif // TAYLOR_IR_TAYLOROPS_TD

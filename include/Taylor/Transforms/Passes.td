@@ -10,6 +10,10 @@ def TaylorLower : Pass<"taylor-lower", "func::FuncOp"> {
   let description = [{
     Replaces every jet inside a function by its coefficient tensors:
 
+    - `taylor.propagate` is expanded with the Taylor rule of the op it wraps
+      (`TaylorRuleOpInterface`): the wrapped op computes coefficient 0, the
+      rule emits coefficients `1 .. K`; coefficients that are known to be zero
+      (zero constants or fills) are never used in arithmetic;
     - `taylor.coeff` of a `taylor.make_jet` forwards the coefficient;
     - `taylor.sum` becomes a `linalg.generic` that reduces the top
       coefficient over the leading direction dimension, `Σ_r w_r x_K[r]`,
@@ -39,11 +43,86 @@ def TaylorLower : Pass<"taylor-lower", "func::FuncOp"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
     "::mlir::tensor::TensorDialect",
   ];
   let statistics = [
     Statistic<"numSumsLowered", "num-sums-lowered",
               "Number of taylor.sum ops lowered to reductions">,
+    Statistic<"numPropagatesLowered", "num-propagates-lowered",
+              "Number of taylor.propagate ops expanded by their rules">,
+  ];
+}
+
+def TaylorFuseSubByteTensors
+    : Pass<"taylor-fuse-sub-byte-tensors", "func::FuncOp"> {
+  let summary = "Fuse away tensors of sub-byte elements (i1 masks) before bufferization";
+  let description = [{
+    Elementwise `linalg.generic` ops that produce tensors of `i1` (masks from
+    comparisons, as PyTorch's `where`, `relu` and `softplus` produce) are
+    fused into their elementwise consumers, so that no sub-byte tensor is
+    stored to memory: the LLVM lowering of MLIR 22 cannot store sub-byte
+    memref elements. A sub-byte tensor that remains is reported as an error
+    naming the op that produces it.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def TaylorJet : Pass<"taylor-jet", "ModuleOp"> {
+  let summary = "Taylor-mode transform: push K-jets along R directions through a function";
+  let description = [{
+    Creates, next to function `@f` (linalg-on-tensors), a function
+    `@f_jet` that pushes jets of order `order` along `directions` input
+    directions through it. Argument `argument` of `@f` is the differentiated
+    input `x`; the other arguments (weights, ...) are passive. The new
+    function takes
+
+    - `x_0` (in place of `x`), followed by the higher input coefficients
+      `x_k : tensor<R x T>` for the orders listed in `input-coefficients`
+      (default: all of `1 .. K`); the coefficients not listed are zero and
+      never materialized;
+    - the passive arguments of `@f`, unchanged;
+
+    and returns, for each result of `@f` that is a floating-point tensor,
+    `f_0` followed by `f_1 .. f_K : tensor<R x T>` (other results are
+    returned as they are). With `x_1 = v` and `x_k = 0` for `k >= 2`, `f_K`
+    is the K-th directional derivative of `@f` along `v`.
+
+    Every op that depends on `x` is wrapped in a `taylor.propagate` op that
+    carries jets (`!taylor.jet<K, R, T>`); `taylor-lower` then expands each
+    with the Taylor rule of the wrapped op (`TaylorRuleOpInterface`, attached
+    to upstream ops as external models). Ops whose results are not
+    floating-point tensors (shapes, masks) use the primal value only. An op
+    without a rule is reported ("no Taylor-mode rule for 'linalg.softmax'")
+    and the pass fails.
+
+    Example: `taylor-opt --taylor-jet="order=2 directions=3" --taylor-lower`.
+  }];
+  let options = [
+    Option<"order", "order", "unsigned", /*default=*/"2",
+           "Taylor order K (at least 1)">,
+    Option<"directions", "directions", "unsigned", /*default=*/"1",
+           "Number of input directions R (at least 1)">,
+    Option<"functionName", "function", "std::string", /*default=*/"\"\"",
+           "Function to transform (default: the module's only function)">,
+    Option<"argument", "argument", "unsigned", /*default=*/"0",
+           "Index of the differentiated argument; the others are passive">,
+    ListOption<"inputCoefficients", "input-coefficients", "unsigned",
+               "Orders k of the input coefficients x_k that are arguments "
+               "(default: 1 .. K); the others are zero">,
+    Option<"jetFunctionName", "jet-function", "std::string",
+           /*default=*/"\"\"",
+           "Name of the new function (default: <function>_jet)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::taylor::TaylorDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let statistics = [
+    Statistic<"numPropagated", "num-propagated",
+              "Number of ops wrapped in taylor.propagate">,
   ];
 }
 

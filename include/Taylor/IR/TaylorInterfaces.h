@@ -1,0 +1,47 @@
+//===- TaylorInterfaces.h - Taylor-mode rule interfaces ---------*- C++ -*-===//
+//
+// Coefficient lists and the interfaces through which ops propagate jets.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TAYLOR_IR_TAYLORINTERFACES_H
+#define TAYLOR_IR_TAYLORINTERFACES_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpDefinition.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir {
+namespace taylor {
+
+/// Taylor coefficients 0 .. K of one value. Entry 0 is the primal value and
+/// is never null; a null entry k >= 1 stands for an identically zero
+/// coefficient (never materialized).
+using CoefficientList = SmallVector<Value, 4>;
+
+/// What a rule needs to know about the transform it is part of.
+struct JetRuleContext {
+  /// Taylor order K.
+  unsigned order;
+  /// Number of directions R.
+  unsigned directions;
+
+  /// Returns a list for a passive value: `primal` and K zero coefficients.
+  CoefficientList passive(Value primal) const {
+    CoefficientList list(order + 1, Value());
+    list[0] = primal;
+    return list;
+  }
+};
+
+/// Whether every higher coefficient of `list` is zero.
+inline bool isPassive(ArrayRef<Value> list) {
+  return llvm::all_of(list.drop_front(), [](Value v) { return !v; });
+}
+
+} // namespace taylor
+} // namespace mlir
+
+#include "Taylor/IR/TaylorInterfaces.h.inc"
+
+#endif // TAYLOR_IR_TAYLORINTERFACES_H

@@ -1,0 +1,426 @@
+//===- LinalgTaylorRules.cpp - Taylor-mode rules of linalg ops ------------===//
+//
+// One model for every structured op: the higher coefficients of its results
+// are computed by a new `linalg.generic` whose iteration space is the op's
+// with a leading parallel dimension over the R directions, and whose body is
+// the op's scalar body pushed through the scalar Taylor rules
+// (ScalarTaylorRuleOpInterface). Zero coefficients are tracked as null values
+// and never materialized; outputs that turn out to be zero are dropped.
+//
+// For a reduction whose accumulator feeds a nonlinear scalar op (e.g. a max
+// reduction), the running primal accumulator is carried along per direction.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Taylor/Rules/JetArithmetic.h"
+#include "Taylor/Rules/Rules.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+using namespace mlir;
+using namespace mlir::taylor;
+
+namespace {
+
+/// What the generated generic computes; refined between build attempts.
+struct BuildConfig {
+  /// includeOutput[o][k]: result o's coefficient k is an output (k >= 1).
+  SmallVector<SmallVector<bool>> includeOutput;
+  /// accumulate[o][k]: out_k is a live block argument (else zero).
+  SmallVector<SmallVector<bool>> accumulate;
+  /// primalAccumulator[o]: carry the running primal of output o per direction.
+  SmallVector<bool> primalAccumulator;
+};
+
+/// What a build attempt found out.
+struct BuildResult {
+  bool failed = false;
+  /// yieldedNonZero[o][k]: the body yields a non-zero coefficient k for o.
+  SmallVector<SmallVector<bool>> yieldedNonZero;
+  /// primalOutUsed[o]: the primal of the accumulator of output o is live.
+  SmallVector<bool> primalOutUsed;
+};
+
+class StructuredOpPropagation {
+public:
+  StructuredOpPropagation(linalg::LinalgOp op, OpBuilder &builder,
+                          const JetRuleContext &ctx,
+                          ArrayRef<CoefficientList> operands)
+      : op(op), b(builder), ctx(ctx), operands(operands),
+        loc(op->getLoc()), numLoops(op.getNumLoops()),
+        numOutputs(op.getNumDpsInits()) {}
+
+  LogicalResult run(SmallVectorImpl<CoefficientList> &results);
+
+private:
+  AffineMap shiftedMap(AffineMap map) const {
+    return map.shiftDims(1);
+  }
+  AffineMap coefficientMap(AffineMap map) const {
+    SmallVector<AffineExpr> exprs = {b.getAffineDimExpr(0)};
+    llvm::append_range(exprs, shiftedMap(map).getResults());
+    return AffineMap::get(numLoops + 1, 0, exprs, b.getContext());
+  }
+  bool hasReduction() {
+    return llvm::any_of(op.getIteratorTypesArray(), [](auto t) {
+      return t == utils::IteratorType::reduction;
+    });
+  }
+  const CoefficientList &initJet(unsigned o) {
+    return operands[op.getDpsInitOperand(o)->getOperandNumber()];
+  }
+
+  /// Builds the coefficient generic for `config` (nullptr on failure).
+  linalg::GenericOp build(const BuildConfig &config, BuildResult &result);
+  /// Pushes the scalar body through the scalar rules.
+  LogicalResult buildBody(OpBuilder &nb, Block *newBlock,
+                          const BuildConfig &config,
+                          ArrayRef<std::pair<int, unsigned>> inputArgs,
+                          BuildResult &result, bool emitErrors);
+
+  linalg::LinalgOp op;
+  OpBuilder &b;
+  const JetRuleContext &ctx;
+  ArrayRef<CoefficientList> operands;
+  Location loc;
+  unsigned numLoops;
+  unsigned numOutputs;
+};
+
+} // namespace
+
+LogicalResult StructuredOpPropagation::run(
+    SmallVectorImpl<CoefficientList> &results) {
+  if (!op.hasPureTensorSemantics())
+    return op->emitOpError()
+           << "has no Taylor-mode rule on buffers; only tensors are supported";
+  if (op->getNumRegions() != 1 || op->getRegion(0).empty())
+    return op->emitOpError() << "has no scalar body to differentiate";
+
+  unsigned order = ctx.order;
+  BuildConfig config;
+  config.includeOutput.assign(numOutputs, SmallVector<bool>(order + 1, true));
+  config.accumulate.assign(numOutputs, SmallVector<bool>(order + 1, false));
+  config.primalAccumulator.assign(numOutputs, false);
+  for (unsigned o = 0; o < numOutputs; ++o) {
+    // Outputs of other element types (e.g. the indices of an argmax) have no
+    // Taylor coefficients.
+    if (!isa<FloatType>(getElementTypeOrSelf(op->getResult(o).getType()))) {
+      config.includeOutput[o].assign(order + 1, false);
+      continue;
+    }
+    for (unsigned k = 1; k <= order; ++k)
+      config.accumulate[o][k] = static_cast<bool>(initJet(o)[k]);
+  }
+
+  // Refine the configuration until a build confirms it (a few iterations at
+  // most: every refinement only switches flags one way).
+  for (unsigned attempt = 0;; ++attempt) {
+    BuildResult result;
+    linalg::GenericOp generic = build(config, result);
+    if (result.failed)
+      return failure();
+    bool changed = false;
+    for (unsigned o = 0; o < numOutputs; ++o) {
+      if (hasReduction() && result.primalOutUsed[o] &&
+          !config.primalAccumulator[o]) {
+        config.primalAccumulator[o] = true;
+        changed = true;
+      }
+      for (unsigned k = 1; k <= order; ++k) {
+        bool nonZero = result.yieldedNonZero[o][k];
+        // A reduction accumulates whatever its body yields.
+        if (hasReduction() && nonZero && !config.accumulate[o][k]) {
+          config.accumulate[o][k] = true;
+          changed = true;
+        }
+        bool needed = nonZero || config.accumulate[o][k];
+        if (config.includeOutput[o][k] && !needed) {
+          config.includeOutput[o][k] = false;
+          changed = true;
+        }
+      }
+    }
+    if (changed && attempt < 8) {
+      if (generic)
+        generic->erase();
+      continue;
+    }
+    if (changed)
+      return op->emitOpError() << "Taylor-mode rule did not converge";
+    // Map the generic's results to coefficients.
+    unsigned resultIndex = 0;
+    for (unsigned o = 0; o < numOutputs; ++o)
+      for (unsigned k = 1; k <= order; ++k)
+        if (config.includeOutput[o][k])
+          results[o][k] = generic->getResult(resultIndex++);
+    return success();
+  }
+}
+
+linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
+                                                 BuildResult &result) {
+  unsigned order = ctx.order;
+  unsigned directions = ctx.directions;
+  SmallVector<AffineMap> opMaps = op.getIndexingMapsArray();
+  result.yieldedNonZero.assign(numOutputs, SmallVector<bool>(order + 1, false));
+  result.primalOutUsed.assign(numOutputs, false);
+
+  SmallVector<Value> inputs, outputs;
+  SmallVector<AffineMap> maps;
+  // Which original block argument each new input block argument carries:
+  // (original arg number, coefficient k); -1 marks nothing.
+  SmallVector<std::pair<int, unsigned>> inputArgs;
+
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    unsigned number = input->getOperandNumber();
+    const CoefficientList &jet = operands[number];
+    AffineMap map = opMaps[number];
+    inputs.push_back(jet[0]);
+    maps.push_back(shiftedMap(map));
+    inputArgs.push_back({static_cast<int>(number), 0});
+    if (!isa<RankedTensorType>(jet[0].getType()))
+      continue; // A scalar operand: passive.
+    for (unsigned k = 1; k <= order; ++k) {
+      if (!jet[k])
+        continue;
+      inputs.push_back(jet[k]);
+      maps.push_back(coefficientMap(map));
+      inputArgs.push_back({static_cast<int>(number), k});
+    }
+  }
+  // The primal init value, read where the body reads its accumulator and no
+  // running primal is carried (a parallel op, or a linear reduction).
+  for (unsigned o = 0; o < numOutputs; ++o) {
+    OpOperand *init = op.getDpsInitOperand(o);
+    if (config.primalAccumulator[o])
+      continue;
+    inputs.push_back(init->get());
+    maps.push_back(shiftedMap(opMaps[init->getOperandNumber()]));
+    inputArgs.push_back({static_cast<int>(init->getOperandNumber()), 0});
+  }
+
+  SmallVector<Type> resultTypes;
+  for (unsigned o = 0; o < numOutputs; ++o) {
+    OpOperand *init = op.getDpsInitOperand(o);
+    Value primalResult = op->getResult(o);
+    AffineMap map = opMaps[init->getOperandNumber()];
+    for (unsigned k = 1; k <= order; ++k) {
+      if (!config.includeOutput[o][k])
+        continue;
+      Value initK;
+      if (config.accumulate[o][k])
+        initK = initJet(o)[k] ? initJet(o)[k]
+                              : createZeroCoefficient(b, loc, primalResult,
+                                                      directions);
+      else
+        initK = tensor::EmptyOp::create(
+            b, loc, getDirectionalType(primalResult.getType(), directions),
+            llvm::to_vector(llvm::map_range(
+                llvm::make_filter_range(
+                    llvm::seq<int64_t>(0, cast<RankedTensorType>(
+                                              primalResult.getType())
+                                              .getRank()),
+                    [&](int64_t d) {
+                      return cast<RankedTensorType>(primalResult.getType())
+                          .isDynamicDim(d);
+                    }),
+                [&](int64_t d) -> Value {
+                  return tensor::DimOp::create(b, loc, primalResult, d);
+                })));
+      outputs.push_back(initK);
+      maps.push_back(coefficientMap(map));
+      resultTypes.push_back(initK.getType());
+    }
+    if (config.primalAccumulator[o]) {
+      Value initPrimal = init->get();
+      Value empty = createZeroCoefficient(b, loc, initPrimal, directions);
+      Value broadcast =
+          linalg::BroadcastOp::create(b, loc, initPrimal, empty,
+                                      ArrayRef<int64_t>{0})
+              ->getResult(0);
+      outputs.push_back(broadcast);
+      maps.push_back(coefficientMap(map));
+      resultTypes.push_back(broadcast.getType());
+    }
+  }
+
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel};
+  llvm::append_range(iterators, op.getIteratorTypesArray());
+
+  bool bodyFailed = false;
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultTypes, inputs, outputs, maps, iterators,
+      [&](OpBuilder &nb, Location, ValueRange) {
+        Block *block = nb.getInsertionBlock();
+        bodyFailed = failed(buildBody(nb, block, config, inputArgs, result,
+                                      /*emitErrors=*/true));
+      });
+  if (bodyFailed) {
+    generic->erase();
+    result.failed = true;
+    return nullptr;
+  }
+  // Drop dead scalar code so that liveness below is exact.
+  Block *body = generic.getBody();
+  SmallVector<Operation *> bodyOps = llvm::to_vector(llvm::map_range(
+      body->without_terminator(), [](Operation &o) { return &o; }));
+  for (Operation *bodyOp : llvm::reverse(bodyOps))
+    if (isOpTriviallyDead(bodyOp))
+      bodyOp->erase();
+  // Which placeholder primal accumulators are still read.
+  unsigned argIndex = 0;
+  for (auto [origArg, k] : inputArgs) {
+    (void)k;
+    BlockArgument arg = body->getArgument(argIndex++);
+    if (origArg < 0)
+      continue;
+    OpOperand &operand = op->getOpOperand(origArg);
+    if (op.isDpsInit(&operand) && !arg.use_empty())
+      result.primalOutUsed[op.getTiedOpResult(&operand).getResultNumber()] =
+          true;
+  }
+  return generic;
+}
+
+LogicalResult StructuredOpPropagation::buildBody(
+    OpBuilder &nb, Block *newBlock, const BuildConfig &config,
+    ArrayRef<std::pair<int, unsigned>> inputArgs, BuildResult &result,
+    bool emitErrors) {
+  unsigned order = ctx.order;
+  Block *oldBlock = op.getBlock();
+  // Scalar jets of the old block arguments.
+  DenseMap<Value, CoefficientList> jets;
+  for (BlockArgument arg : oldBlock->getArguments())
+    jets[arg] = CoefficientList(order + 1, Value());
+  unsigned argIndex = 0;
+  for (auto [origArg, k] : inputArgs)
+    jets[oldBlock->getArgument(origArg)][k] = newBlock->getArgument(argIndex++);
+  // Output block arguments, in the order of the outputs above.
+  for (unsigned o = 0; o < numOutputs; ++o) {
+    BlockArgument oldOut =
+        oldBlock->getArgument(op.getDpsInitOperand(o)->getOperandNumber());
+    for (unsigned k = 1; k <= order; ++k) {
+      if (!config.includeOutput[o][k])
+        continue;
+      BlockArgument newArg = newBlock->getArgument(argIndex++);
+      if (config.accumulate[o][k])
+        jets[oldOut][k] = newArg;
+    }
+    if (config.primalAccumulator[o])
+      jets[oldOut][0] = newBlock->getArgument(argIndex++);
+  }
+
+  IRMapping primal;
+  for (auto &[oldValue, jet] : jets)
+    if (jet[0])
+      primal.map(oldValue, jet[0]);
+
+  for (Operation &oldOp : oldBlock->without_terminator()) {
+    // Index ops see the new leading direction dimension.
+    if (auto index = dyn_cast<linalg::IndexOp>(oldOp)) {
+      Value newIndex =
+          linalg::IndexOp::create(nb, index.getLoc(), index.getDim() + 1);
+      primal.map(index.getResult(), newIndex);
+      jets[index.getResult()] = ctx.passive(newIndex);
+      continue;
+    }
+    if (oldOp.getNumRegions() != 0) {
+      if (emitErrors)
+        oldOp.emitOpError() << "with regions is not supported in the body of '"
+                            << op->getName() << "' by the Taylor-mode transform";
+      return failure();
+    }
+    Operation *newOp = nb.clone(oldOp, primal);
+    SmallVector<CoefficientList> operandJets;
+    bool active = false;
+    for (Value operand : oldOp.getOperands()) {
+      auto it = jets.find(operand);
+      CoefficientList jet = it != jets.end() ? it->second
+                                             : ctx.passive(primal.lookupOrDefault(
+                                                   operand));
+      jet[0] = primal.lookupOrDefault(operand);
+      active |= !isPassive(jet);
+      operandJets.push_back(jet);
+    }
+    bool floatResults = llvm::all_of(newOp->getResultTypes(), [](Type t) {
+      return isa<FloatType>(t);
+    });
+    SmallVector<CoefficientList> resultJets;
+    for (Value r : newOp->getResults())
+      resultJets.push_back(ctx.passive(r));
+    if (active && floatResults) {
+      auto rule = dyn_cast<ScalarTaylorRuleOpInterface>(newOp);
+      if (!rule) {
+        if (emitErrors)
+          oldOp.emitError() << "no Taylor-mode rule for '" << oldOp.getName()
+                            << "' in the body of '" << op->getName() << "'";
+        return failure();
+      }
+      if (failed(rule.propagateScalarJets(nb, ctx, operandJets, resultJets)))
+        return failure();
+    }
+    for (auto [oldResult, jet] : llvm::zip(oldOp.getResults(), resultJets))
+      jets[oldResult] = jet;
+  }
+
+  // Yield the coefficients (and running primals) of the outputs.
+  auto oldYield = cast<linalg::YieldOp>(oldBlock->getTerminator());
+  SmallVector<Value> yields;
+  for (unsigned o = 0; o < numOutputs; ++o) {
+    Value yielded = oldYield.getValues()[o];
+    auto it = jets.find(yielded);
+    CoefficientList jet =
+        it != jets.end() ? it->second : ctx.passive(primal.lookupOrDefault(yielded));
+    Type scalarType = primal.lookupOrDefault(yielded).getType();
+    JetBuilder jb(nb, loc, scalarType);
+    for (unsigned k = 1; k <= order; ++k) {
+      if (!isa<FloatType>(scalarType))
+        continue;
+      result.yieldedNonZero[o][k] = static_cast<bool>(jet[k]);
+      if (config.includeOutput[o][k])
+        yields.push_back(jb.orZero(jet[k]));
+    }
+    if (config.primalAccumulator[o])
+      yields.push_back(primal.lookupOrDefault(yielded));
+  }
+  linalg::YieldOp::create(nb, loc, yields);
+  return success();
+}
+
+namespace {
+
+/// The model attached to every structured op.
+template <typename OpTy>
+struct StructuredOpModel
+    : public TaylorRuleOpInterface::ExternalModel<StructuredOpModel<OpTy>,
+                                                  OpTy> {
+  LogicalResult propagateJets(Operation *op, OpBuilder &builder,
+                              const JetRuleContext &context,
+                              ArrayRef<CoefficientList> operands,
+                              SmallVectorImpl<CoefficientList> &results) const {
+    return StructuredOpPropagation(cast<linalg::LinalgOp>(op), builder,
+                                   context, operands)
+        .run(results);
+  }
+};
+
+template <typename... OpTys>
+void attachToAll(MLIRContext *ctx) {
+  (OpTys::template attachInterface<StructuredOpModel<OpTys>>(*ctx), ...);
+}
+
+} // namespace
+
+void mlir::taylor::registerLinalgTaylorRules(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, linalg::LinalgDialect *) {
+    attachToAll<
+#define GET_OP_LIST
+#include "mlir/Dialect/Linalg/IR/LinalgStructuredOps.cpp.inc"
+                >(ctx);
+  });
+}

@@ -1,0 +1,122 @@
+"""Taylor-mode transform from Python: `taylor-jet`, lowering, JIT, calls.
+
+Example::
+
+    from taylor_mlir.taylor_mode import TaylorJet
+    jet = TaylorJet(mlir_text, order=2, directions=3, input_coefficients=[1])
+    f0, f1, f2 = jet(x0, x1)      # x1: [R, *x0.shape]; f_k: [R, *f0.shape]
+
+`f_K` is then the K-th directional derivative along each of the R directions
+`x1[r]`. The higher input coefficients not listed in `input_coefficients`
+are zero and cost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from . import ir, passmanager
+from .jit import JitModule
+
+
+def taylor_jet_pipeline(
+    *,
+    order: int,
+    directions: int,
+    function: str | None = None,
+    argument: int = 0,
+    input_coefficients: Sequence[int] | None = None,
+    jet_function: str | None = None,
+) -> str:
+    """The textual pass pipeline that runs `taylor-jet` with these options."""
+    options = [f"order={order}", f"directions={directions}", f"argument={argument}"]
+    if function:
+        options.append(f"function={function}")
+    if input_coefficients:
+        options.append("input-coefficients=" + ",".join(map(str, input_coefficients)))
+    if jet_function:
+        options.append(f"jet-function={jet_function}")
+    return "builtin.module(taylor-jet{" + " ".join(options) + "})"
+
+
+class TaylorJet:
+    """A function transformed by `taylor-jet`, lowered and JIT-compiled.
+
+    Args:
+      module: MLIR text (linalg on tensors, e.g. from torch-mlir) or a module.
+      order: Taylor order K.
+      directions: number of input directions R.
+      function: the function to transform (default: the module's only one).
+      argument: index of the differentiated argument; the others are passive.
+      input_coefficients: orders k of the input coefficients passed at call
+        time (default: all of 1..K); the others are zero.
+
+    Attributes:
+      jet_ir: the module after `taylor-jet` (jets and `taylor.propagate`).
+      lowered_ir: the module after `taylor-lower` (linalg on tensors).
+    """
+
+    def __init__(
+        self,
+        module: str | ir.Module,
+        *,
+        order: int,
+        directions: int,
+        function: str | None = None,
+        argument: int = 0,
+        input_coefficients: Sequence[int] | None = None,
+        context: ir.Context | None = None,
+    ):
+        self.order = order
+        self.directions = directions
+        self.input_coefficients = (
+            sorted(input_coefficients) if input_coefficients else list(range(1, order + 1))
+        )
+        self.context = context or ir.Context()
+        with self.context:
+            if isinstance(module, str):
+                module = ir.Module.parse(module)
+            else:
+                module = ir.Module.parse(str(module))
+            names = [
+                ir.StringAttr(op.attributes["sym_name"]).value
+                for op in module.body.operations
+                if op.operation.name == "func.func" and len(op.regions[0].blocks)
+            ]
+            self.function = function or (names[0] if len(names) == 1 else None)
+            if self.function is None:
+                raise ValueError(f"name the function to transform; the module has {names}")
+            self.jet_function = f"{self.function}_jet"
+            self.pipeline = taylor_jet_pipeline(
+                order=order,
+                directions=directions,
+                function=self.function,
+                argument=argument,
+                input_coefficients=input_coefficients,
+                jet_function=self.jet_function,
+            )
+            passmanager.PassManager.parse(self.pipeline).run(module.operation)
+            self._drop_other_functions(module)
+            self.jet_ir = str(module)
+            passmanager.PassManager.parse(
+                "builtin.module(func.func(taylor-lower), canonicalize, cse)"
+            ).run(module.operation)
+            self.lowered_ir = str(module)
+            self._jit = JitModule(module)
+
+    def _drop_other_functions(self, module: ir.Module) -> None:
+        for op in list(module.body.operations):
+            if (
+                op.operation.name == "func.func"
+                and ir.StringAttr(op.attributes["sym_name"]).value != self.jet_function
+            ):
+                op.operation.erase()
+
+    def __call__(self, *args: Any) -> list[Any]:
+        """Runs the jet function: `x_0`, the listed `x_k`, then the passive
+        arguments. Returns `[f_0, f_1, ..., f_K]` for each floating-point
+        tensor result, concatenated."""
+        return self._jit.call(self.jet_function, *args)
+
+
+__all__ = ["TaylorJet", "taylor_jet_pipeline"]
