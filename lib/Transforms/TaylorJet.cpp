@@ -80,18 +80,20 @@ func::FuncOp TaylorJetPass::findFunction() {
 LogicalResult TaylorJetPass::verifyOptions(func::FuncOp func) {
   if (order < 1)
     return func.emitError() << "taylor-jet: 'order' must be at least 1, got "
-                            << order;
+                            << order.getValue();
   if (directions < 1)
     return func.emitError()
-           << "taylor-jet: 'directions' must be at least 1, got " << directions;
+           << "taylor-jet: 'directions' must be at least 1, got "
+           << directions.getValue();
   unsigned numArgs = func.getNumArguments();
   if (argument >= numArgs)
-    return func.emitError() << "taylor-jet: 'argument' is " << argument
+    return func.emitError() << "taylor-jet: 'argument' is "
+                            << argument.getValue()
                             << " but '@" << func.getSymName() << "' has "
                             << numArgs << " argument(s)";
   Type argType = func.getArgumentTypes()[argument];
   if (!isFloatTensor(argType))
-    return func.emitError() << "taylor-jet: argument #" << argument
+    return func.emitError() << "taylor-jet: argument #" << argument.getValue()
                             << " must be a ranked tensor of floats, got "
                             << argType;
   inputOrders.clear();
@@ -103,7 +105,7 @@ LogicalResult TaylorJetPass::verifyOptions(func::FuncOp func) {
       if (k < 1 || k > order)
         return func.emitError() << "taylor-jet: 'input-coefficients' must lie "
                                    "in 1 .. "
-                                << order << ", got " << k;
+                                << order.getValue() << ", got " << k;
       if (llvm::is_contained(inputOrders, k))
         return func.emitError()
                << "taylor-jet: 'input-coefficients' lists " << k << " twice";
@@ -160,18 +162,22 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
   }
   OpBuilder builder(ctx);
   builder.setInsertionPointToStart(&entry);
-  for (unsigned k = 1; k <= order; ++k)
-    if (!coefficients[k])
-      coefficients[k] = createZeroCoefficient(builder, loc, x0, directions);
-  Value seed = MakeJetOp::create(builder, loc, jetType, coefficients);
+  Value zero;
+  for (unsigned k = 1; k <= order; ++k) {
+    if (coefficients[k])
+      continue;
+    if (!zero)
+      zero = createZeroCoefficient(builder, loc, x0, directions);
+    coefficients[k] = zero;
+  }
+  auto seed = MakeJetOp::create(builder, loc, jetType, coefficients);
 
-  // Push jets through the body.
+  // Push jets through the body (the ops after the seed: those before it
+  // build the zero input coefficients).
   DenseMap<Value, Value> jets = {{x0, seed}};
   SmallVector<Operation *> wrapped;
-  for (Operation &op :
-       llvm::make_early_inc_range(entry.without_terminator())) {
-    if (isa<MakeJetOp>(op))
-      continue;
+  for (Operation &op : llvm::make_early_inc_range(llvm::make_range(
+           std::next(Block::iterator(seed)), Block::iterator(entry.getTerminator())))) {
     bool active = llvm::any_of(op.getOperands(), [&](Value v) {
       return jets.count(v) != 0;
     });

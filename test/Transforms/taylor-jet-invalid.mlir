@@ -1,0 +1,28 @@
+// Bad options and unsupported input: a diagnostic and a failing pass.
+// RUN: taylor-opt %s --taylor-jet="function=f order=0" -verify-diagnostics -split-input-file
+// RUN: not taylor-opt %s --taylor-jet="function=f directions=0" -split-input-file 2>&1 | FileCheck %s --check-prefix=DIRS
+// RUN: not taylor-opt %s --taylor-jet="function=f argument=3" -split-input-file 2>&1 | FileCheck %s --check-prefix=ARG
+// RUN: not taylor-opt %s --taylor-jet="function=g" -split-input-file 2>&1 | FileCheck %s --check-prefix=INT
+// RUN: not taylor-opt %s --taylor-jet="function=f order=2 input-coefficients=3" -split-input-file 2>&1 | FileCheck %s --check-prefix=COEFF
+// RUN: not taylor-opt %s --taylor-jet="function=f order=2 input-coefficients=1,1" -split-input-file 2>&1 | FileCheck %s --check-prefix=TWICE
+// RUN: not taylor-opt %s --taylor-jet="function=nope" -split-input-file 2>&1 | FileCheck %s --check-prefix=NOFUNC
+// RUN: not taylor-opt %s --taylor-jet -split-input-file 2>&1 | FileCheck %s --check-prefix=MANY
+// RUN: not taylor-opt %s --taylor-jet="function=f jet-function=g" -split-input-file 2>&1 | FileCheck %s --check-prefix=CLASH
+
+// DIRS: 'directions' must be at least 1, got 0
+// ARG: error: taylor-jet: 'argument' is 3 but '@f' has 1 argument(s)
+// INT: error: taylor-jet: argument #0 must be a ranked tensor of floats, got 'tensor<4xi32>'
+// COEFF: error: taylor-jet: 'input-coefficients' must lie in 1 .. 2, got 3
+// TWICE: error: taylor-jet: 'input-coefficients' lists 1 twice
+// NOFUNC: error: taylor-jet: no function '@nope' with a body in the module
+// MANY: error: taylor-jet: the module has 2 functions with a body; name one with 'function=<name>'
+// CLASH: error: taylor-jet: a symbol '@g' already exists; choose another 'jet-function'
+
+// expected-error @+1 {{taylor-jet: 'order' must be at least 1, got 0}}
+func.func @f(%x: tensor<4xf64>) -> tensor<4xf64> {
+  return %x : tensor<4xf64>
+}
+
+func.func @g(%x: tensor<4xi32>) -> tensor<4xi32> {
+  return %x : tensor<4xi32>
+}
