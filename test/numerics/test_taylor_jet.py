@@ -2,7 +2,6 @@
 (`taylor_suite.py`, imported from PyTorch through torch-mlir) against nested
 `torch.func.jvp` in float64 (relative error <= 1e-10) and float32."""
 
-import math
 import sys
 from pathlib import Path
 
@@ -10,12 +9,12 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from torch.func import jvp, vmap  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 import taylor_suite as suite  # noqa: E402
 
 from taylor_mlir.taylor_mode import TaylorJet  # noqa: E402
+from taylor_reference import reference_coefficients, relative_error  # noqa: E402
 from taylor_mlir.torch_import import import_torch_modules  # noqa: E402
 
 R = 3
@@ -56,44 +55,6 @@ def imported():
     )
     FUNCTIONS_F64 = {name: FUNCTIONS[name].double() for name in FUNCTIONS}
     return result, FUNCTIONS_F64
-
-
-def reference_coefficients(f, x0, xs, order):
-    """f_0..f_order of f(x(t)), x(t) = x0 + Σ_k xs[k] t^k / k!, for every
-    direction, by nested forward-mode differentiation (torch.func.jvp) in t,
-    vectorized over the directions with torch.func.vmap."""
-    listed = [k for k in sorted(xs) if k <= order]
-
-    def derivatives(*coefficients):
-        def curve(t):
-            x = x0
-            for k, xk in zip(listed, coefficients):
-                x = x + xk * t**k / math.factorial(k)
-            return (f(x),)
-
-        # level(t) returns (d^0, ..., d^j) of the curve at t; one more jvp
-        # appends d^(j+1).
-        level = curve
-        for _ in range(order):
-            level = (
-                lambda g: lambda t: (
-                    lambda out: (out[0][0],) + tuple(out[1])
-                )(jvp(g, (t,), (torch.ones_like(t),)))
-            )(level)
-        return level(torch.zeros((), dtype=x0.dtype))
-
-    coefficients = vmap(derivatives)(*[xs[k] for k in listed])
-    with torch.no_grad():
-        f0 = f(x0)
-    return [f0] + [c.detach() for c in coefficients[1:]]
-
-
-def relative_error(got, want):
-    got = np.asarray(got, dtype=np.float64)
-    want = want.double().numpy(force=True)
-    scale = np.abs(want).max()
-    diff = np.abs(got - want).max()
-    return diff if scale < 1e-12 else diff / scale
 
 
 def inputs(dtype, seed, full_jet):
