@@ -16,48 +16,20 @@ using namespace mlir::taylor;
 
 namespace {
 
-/// Base of the scalar models: `Derived::rule(op, jb, ctx, operands)` returns
-/// the coefficients 1..K of the single result.
-template <typename Derived, typename OpTy>
-struct ScalarModel
-    : public ScalarTaylorRuleOpInterface::ExternalModel<Derived, OpTy> {
-  LogicalResult
-  propagateScalarJets(Operation *op, OpBuilder &builder,
-                      const JetRuleContext &context,
-                      ArrayRef<CoefficientList> operands,
-                      SmallVectorImpl<CoefficientList> &results) const {
-    JetBuilder jb(builder, op->getLoc(), op->getResult(0).getType());
-    CoefficientList coefficients =
-        Derived::rule(cast<OpTy>(op), jb, context, operands);
-    for (unsigned k = 1; k <= context.order; ++k)
-      results[0][k] = coefficients[k];
-    return success();
-  }
-};
-
-struct AddFModel : ScalarModel<AddFModel, arith::AddFOp> {
-  static CoefficientList rule(arith::AddFOp, JetBuilder &jb,
-                              const JetRuleContext &ctx,
+/// addf / subf: the operation applied to every coefficient.
+template <typename OpTy, Value (JetBuilder::*Combine)(Value, Value)>
+struct CoefficientwiseModel
+    : ScalarRuleModel<CoefficientwiseModel<OpTy, Combine>, OpTy> {
+  static CoefficientList rule(OpTy, JetBuilder &jb, const JetRuleContext &ctx,
                               ArrayRef<CoefficientList> x) {
     CoefficientList r(ctx.order + 1);
     for (unsigned k = 1; k <= ctx.order; ++k)
-      r[k] = jb.add(x[0][k], x[1][k]);
+      r[k] = (jb.*Combine)(x[0][k], x[1][k]);
     return r;
   }
 };
 
-struct SubFModel : ScalarModel<SubFModel, arith::SubFOp> {
-  static CoefficientList rule(arith::SubFOp, JetBuilder &jb,
-                              const JetRuleContext &ctx,
-                              ArrayRef<CoefficientList> x) {
-    CoefficientList r(ctx.order + 1);
-    for (unsigned k = 1; k <= ctx.order; ++k)
-      r[k] = jb.sub(x[0][k], x[1][k]);
-    return r;
-  }
-};
-
-struct NegFModel : ScalarModel<NegFModel, arith::NegFOp> {
+struct NegFModel : ScalarRuleModel<NegFModel, arith::NegFOp> {
   static CoefficientList rule(arith::NegFOp, JetBuilder &jb,
                               const JetRuleContext &ctx,
                               ArrayRef<CoefficientList> x) {
@@ -68,7 +40,7 @@ struct NegFModel : ScalarModel<NegFModel, arith::NegFOp> {
   }
 };
 
-struct MulFModel : ScalarModel<MulFModel, arith::MulFOp> {
+struct MulFModel : ScalarRuleModel<MulFModel, arith::MulFOp> {
   static CoefficientList rule(arith::MulFOp, JetBuilder &jb,
                               const JetRuleContext &ctx,
                               ArrayRef<CoefficientList> x) {
@@ -76,7 +48,7 @@ struct MulFModel : ScalarModel<MulFModel, arith::MulFOp> {
   }
 };
 
-struct DivFModel : ScalarModel<DivFModel, arith::DivFOp> {
+struct DivFModel : ScalarRuleModel<DivFModel, arith::DivFOp> {
   static CoefficientList rule(arith::DivFOp op, JetBuilder &jb,
                               const JetRuleContext &ctx,
                               ArrayRef<CoefficientList> x) {
@@ -86,7 +58,7 @@ struct DivFModel : ScalarModel<DivFModel, arith::DivFOp> {
 
 /// extf / truncf: the cast applied to every coefficient.
 template <typename CastOp>
-struct FloatCastModel : ScalarModel<FloatCastModel<CastOp>, CastOp> {
+struct FloatCastModel : ScalarRuleModel<FloatCastModel<CastOp>, CastOp> {
   static CoefficientList rule(CastOp op, JetBuilder &jb,
                               const JetRuleContext &ctx,
                               ArrayRef<CoefficientList> x) {
@@ -113,7 +85,7 @@ static Value selectCoefficient(JetBuilder &jb, Value pick, Value a, Value b) {
 /// second operand, so that relu(x) = max(x, 0) has derivative 0 at 0, as in
 /// PyTorch.
 template <typename OpTy, arith::CmpFPredicate Predicate>
-struct PickModel : ScalarModel<PickModel<OpTy, Predicate>, OpTy> {
+struct PickModel : ScalarRuleModel<PickModel<OpTy, Predicate>, OpTy> {
   static CoefficientList rule(OpTy op, JetBuilder &jb,
                               const JetRuleContext &ctx,
                               ArrayRef<CoefficientList> x) {
@@ -128,7 +100,7 @@ struct PickModel : ScalarModel<PickModel<OpTy, Predicate>, OpTy> {
   }
 };
 
-struct SelectModel : ScalarModel<SelectModel, arith::SelectOp> {
+struct SelectModel : ScalarRuleModel<SelectModel, arith::SelectOp> {
   static CoefficientList rule(arith::SelectOp, JetBuilder &jb,
                               const JetRuleContext &ctx,
                               ArrayRef<CoefficientList> x) {
@@ -143,8 +115,10 @@ struct SelectModel : ScalarModel<SelectModel, arith::SelectOp> {
 
 void mlir::taylor::registerArithTaylorRules(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, arith::ArithDialect *) {
-    arith::AddFOp::attachInterface<AddFModel>(*ctx);
-    arith::SubFOp::attachInterface<SubFModel>(*ctx);
+    arith::AddFOp::attachInterface<
+        CoefficientwiseModel<arith::AddFOp, &JetBuilder::add>>(*ctx);
+    arith::SubFOp::attachInterface<
+        CoefficientwiseModel<arith::SubFOp, &JetBuilder::sub>>(*ctx);
     arith::NegFOp::attachInterface<NegFModel>(*ctx);
     arith::MulFOp::attachInterface<MulFModel>(*ctx);
     arith::DivFOp::attachInterface<DivFModel>(*ctx);

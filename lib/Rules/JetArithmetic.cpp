@@ -199,6 +199,17 @@ CoefficientList mlir::taylor::quotient(JetBuilder &jb, ArrayRef<Value> u,
   return q;
 }
 
+LogicalResult
+mlir::taylor::requirePassiveOperands(Operation *op,
+                                     ArrayRef<CoefficientList> operands,
+                                     unsigned first) {
+  for (unsigned i = first; i < operands.size(); ++i)
+    if (!isPassive(operands[i]))
+      return op->emitOpError()
+             << "has no Taylor-mode rule for an active operand #" << i;
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Polynomial
 //===----------------------------------------------------------------------===//

@@ -254,76 +254,49 @@ using DerivativeFn = Derivatives (*)(JetBuilder &, Point, unsigned);
 
 /// One model for every elementwise function of one active operand.
 template <typename OpTy, DerivativeFn Fn>
-struct UnaryModel
-    : public ScalarTaylorRuleOpInterface::ExternalModel<UnaryModel<OpTy, Fn>,
-                                                        OpTy> {
-  LogicalResult
-  propagateScalarJets(Operation *op, OpBuilder &builder,
-                      const JetRuleContext &context,
-                      ArrayRef<CoefficientList> operands,
-                      SmallVectorImpl<CoefficientList> &results) const {
-    for (unsigned i = 1; i < operands.size(); ++i)
-      if (!isPassive(operands[i]))
-        return op->emitOpError()
-               << "has no Taylor-mode rule for an active operand #" << i;
-    JetBuilder jb(builder, op->getLoc(), op->getResult(0).getType());
+struct UnaryModel : ScalarRuleModel<UnaryModel<OpTy, Fn>, OpTy> {
+  static FailureOr<CoefficientList> rule(OpTy op, JetBuilder &jb,
+                                         const JetRuleContext &context,
+                                         ArrayRef<CoefficientList> operands) {
+    if (failed(requirePassiveOperands(op, operands, 1)))
+      return failure();
     Point point{op, operands[0][0], op->getResult(0)};
-    Derivatives derivatives = Fn(jb, point, context.order);
-    CoefficientList f = faaDiBruno(jb, derivatives, operands[0], context.order);
-    for (unsigned k = 1; k <= context.order; ++k)
-      results[0][k] = f[k];
-    return success();
+    return faaDiBruno(jb, Fn(jb, point, context.order), operands[0],
+                      context.order);
   }
 };
 
 /// x^y with an active exponent: exp(y log x), composed from the rules above.
-struct PowFModel
-    : public ScalarTaylorRuleOpInterface::ExternalModel<PowFModel,
-                                                        math::PowFOp> {
-  LogicalResult
-  propagateScalarJets(Operation *op, OpBuilder &builder,
-                      const JetRuleContext &context,
-                      ArrayRef<CoefficientList> operands,
-                      SmallVectorImpl<CoefficientList> &results) const {
+struct PowFModel : ScalarRuleModel<PowFModel, math::PowFOp> {
+  static CoefficientList rule(math::PowFOp op, JetBuilder &jb,
+                              const JetRuleContext &context,
+                              ArrayRef<CoefficientList> operands) {
     unsigned order = context.order;
-    JetBuilder jb(builder, op->getLoc(), op->getResult(0).getType());
-    CoefficientList f;
     if (isPassive(operands[1])) {
-      Point point{op, operands[0][0], op->getResult(0)};
-      f = faaDiBruno(jb, powfDerivatives(jb, point, order), operands[0],
-                     order);
-    } else {
-      Value x = operands[0][0];
-      Value logX = math::LogOp::create(builder, op->getLoc(), x);
-      CoefficientList logJet =
-          faaDiBruno(jb, lnDerivatives(jb, {op, x, logX}, order), operands[0],
-                     order);
-      logJet[0] = logX;
-      CoefficientList z = leibniz(jb, operands[1], logJet, order);
-      z[0] = jb.mul(operands[1][0], logX);
-      f = faaDiBruno(jb, Derivatives(order, op->getResult(0)), z, order);
+      Point point{op, operands[0][0], op.getResult()};
+      return faaDiBruno(jb, powfDerivatives(jb, point, order), operands[0],
+                        order);
     }
-    for (unsigned k = 1; k <= order; ++k)
-      results[0][k] = f[k];
-    return success();
+    Value x = operands[0][0];
+    Value logX = math::LogOp::create(jb.getBuilder(), op.getLoc(), x);
+    CoefficientList logJet = faaDiBruno(
+        jb, lnDerivatives(jb, {op, x, logX}, order), operands[0], order);
+    logJet[0] = logX;
+    CoefficientList z = leibniz(jb, operands[1], logJet, order);
+    z[0] = jb.mul(operands[1][0], logX);
+    return faaDiBruno(jb, Derivatives(order, op.getResult()), z, order);
   }
 };
 
 /// fma(a, b, c) = a * b + c.
-struct FmaModel
-    : public ScalarTaylorRuleOpInterface::ExternalModel<FmaModel,
-                                                        math::FmaOp> {
-  LogicalResult
-  propagateScalarJets(Operation *op, OpBuilder &builder,
-                      const JetRuleContext &context,
-                      ArrayRef<CoefficientList> operands,
-                      SmallVectorImpl<CoefficientList> &results) const {
-    JetBuilder jb(builder, op->getLoc(), op->getResult(0).getType());
-    CoefficientList product =
-        leibniz(jb, operands[0], operands[1], context.order);
+struct FmaModel : ScalarRuleModel<FmaModel, math::FmaOp> {
+  static CoefficientList rule(math::FmaOp, JetBuilder &jb,
+                              const JetRuleContext &context,
+                              ArrayRef<CoefficientList> operands) {
+    CoefficientList f = leibniz(jb, operands[0], operands[1], context.order);
     for (unsigned k = 1; k <= context.order; ++k)
-      results[0][k] = jb.add(product[k], operands[2][k]);
-    return success();
+      f[k] = jb.add(f[k], operands[2][k]);
+    return f;
   }
 };
 

@@ -94,10 +94,8 @@ struct LinearShapeModel
                               const JetRuleContext &context,
                               ArrayRef<CoefficientList> operands,
                               SmallVectorImpl<CoefficientList> &results) const {
-    for (unsigned i = 1; i < operands.size(); ++i)
-      if (!isPassive(operands[i]))
-        return op->emitOpError()
-               << "has no Taylor-mode rule for an active operand #" << i;
+    if (failed(requirePassiveOperands(op, operands, 1)))
+      return failure();
     for (unsigned k = 1; k <= context.order; ++k)
       if (Value xk = operands[0][k])
         results[0][k] =

@@ -73,6 +73,34 @@ CoefficientList leibniz(JetBuilder &jb, ArrayRef<Value> u, ArrayRef<Value> v,
 CoefficientList quotient(JetBuilder &jb, ArrayRef<Value> u, ArrayRef<Value> v,
                          Value q0, unsigned order);
 
+/// Emits an error on `op` unless `operands[first..]` are all passive (for
+/// rules that differentiate with respect to the leading operands only).
+LogicalResult requirePassiveOperands(Operation *op,
+                                     ArrayRef<CoefficientList> operands,
+                                     unsigned first);
+
+/// Base of the scalar models of single-result ops: `Derived::rule(op, jb,
+/// context, operands)` returns the coefficients 1..K of the result (entry 0
+/// unused), or failure after a diagnostic.
+template <typename Derived, typename OpTy>
+struct ScalarRuleModel
+    : public ScalarTaylorRuleOpInterface::ExternalModel<Derived, OpTy> {
+  LogicalResult
+  propagateScalarJets(Operation *op, OpBuilder &builder,
+                      const JetRuleContext &context,
+                      ArrayRef<CoefficientList> operands,
+                      SmallVectorImpl<CoefficientList> &results) const {
+    JetBuilder jb(builder, op->getLoc(), op->getResult(0).getType());
+    FailureOr<CoefficientList> coefficients =
+        Derived::rule(cast<OpTy>(op), jb, context, operands);
+    if (failed(coefficients))
+      return failure();
+    for (unsigned k = 1; k <= context.order; ++k)
+      results[0][k] = (*coefficients)[k];
+    return success();
+  }
+};
+
 /// A polynomial with compile-time coefficients, lowest degree first.
 class Polynomial {
 public:
