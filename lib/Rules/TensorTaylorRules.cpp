@@ -30,20 +30,35 @@ RankedTensorType mlir::taylor::getDirectionalType(Type primalType,
   return RankedTensorType::get(shape, tensor.getElementType());
 }
 
-Value mlir::taylor::createZeroCoefficient(OpBuilder &builder, Location loc,
-                                          Value primal, unsigned directions) {
-  auto primalType = cast<RankedTensorType>(primal.getType());
-  RankedTensorType type = getDirectionalType(primalType, directions);
+/// A zero tensor of `type`, whose dynamic dimension `d` has the size of
+/// dimension `d - offset` of `shapeSource`.
+static Value createZeros(OpBuilder &builder, Location loc,
+                         RankedTensorType type, Value shapeSource,
+                         unsigned offset) {
   SmallVector<Value> dynamicSizes;
-  for (int64_t d = 0; d < primalType.getRank(); ++d)
-    if (primalType.isDynamicDim(d))
-      dynamicSizes.push_back(tensor::DimOp::create(builder, loc, primal, d));
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamicSizes.push_back(
+          tensor::DimOp::create(builder, loc, shapeSource, d - offset));
   Value empty = tensor::EmptyOp::create(builder, loc, type.getShape(),
                                         type.getElementType(), dynamicSizes);
   Type elementType = type.getElementType();
   Value zero = arith::ConstantOp::create(builder, loc, elementType,
                                          builder.getZeroAttr(elementType));
   return linalg::FillOp::create(builder, loc, zero, empty).getResult(0);
+}
+
+Value mlir::taylor::createZeroCoefficient(OpBuilder &builder, Location loc,
+                                          Value primal, unsigned directions) {
+  return createZeros(builder, loc,
+                     getDirectionalType(primal.getType(), directions), primal,
+                     /*offset=*/1);
+}
+
+Value mlir::taylor::createZeroLike(OpBuilder &builder, Location loc,
+                                   Value like) {
+  return createZeros(builder, loc, cast<RankedTensorType>(like.getType()),
+                     like, /*offset=*/0);
 }
 
 bool mlir::taylor::isZeroTensor(Value value) {

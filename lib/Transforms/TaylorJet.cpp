@@ -96,6 +96,16 @@ LogicalResult TaylorJetPass::verifyOptions(func::FuncOp func) {
     return func.emitError() << "taylor-jet: argument #" << argument.getValue()
                             << " must be a ranked tensor of floats, got "
                             << argType;
+  if (!sumTop && (!weights.empty() || runtimeWeights))
+    return func.emitError() << "taylor-jet: 'weights' and 'runtime-weights' "
+                               "need 'sum-top'";
+  if (!weights.empty() && runtimeWeights)
+    return func.emitError() << "taylor-jet: give either 'weights' or "
+                               "'runtime-weights', not both";
+  if (!weights.empty() && weights.size() != directions)
+    return func.emitError() << "taylor-jet: 'weights' has " << weights.size()
+                            << " values but 'directions' is "
+                            << directions.getValue();
   inputOrders.clear();
   if (inputCoefficients.empty()) {
     for (unsigned k = 1; k <= order; ++k)
@@ -160,6 +170,15 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
       return jetFunc.emitError() << "taylor-jet: could not add an argument";
     coefficients[k] = entry.getArgument(index);
   }
+  Value weightsArg;
+  if (runtimeWeights) {
+    unsigned index = argument + 1 + inputOrders.size();
+    auto weightsType =
+        RankedTensorType::get({directions}, primalType.getElementType());
+    if (failed(jetFunc.insertArgument(index, weightsType, {}, loc)))
+      return jetFunc.emitError() << "taylor-jet: could not add an argument";
+    weightsArg = entry.getArgument(index);
+  }
   OpBuilder builder(ctx);
   builder.setInsertionPointToStart(&entry);
   Value zero;
@@ -217,13 +236,24 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
     if (it == jets.end()) {
       // Does not depend on the input: zero higher coefficients.
       results.push_back(v);
-      for (unsigned k = 1; k <= order; ++k)
-        results.push_back(
-            createZeroCoefficient(builder, ret.getLoc(), v, directions));
+      Value zeroCoefficient =
+          createZeroCoefficient(builder, ret.getLoc(), v, directions);
+      for (unsigned k = 1; k < order; ++k)
+        results.push_back(zeroCoefficient);
+      results.push_back(sumTop ? createZeroLike(builder, ret.getLoc(), v)
+                               : zeroCoefficient);
       continue;
     }
-    for (unsigned k = 0; k <= order; ++k)
-      results.push_back(CoeffOp::create(builder, ret.getLoc(), it->second, k));
+    Value jet = it->second;
+    for (unsigned k = 0; k < order; ++k)
+      results.push_back(CoeffOp::create(builder, ret.getLoc(), jet, k));
+    if (sumTop) {
+      jet = weights.empty()
+                ? SumOp::create(builder, ret.getLoc(), jet, weightsArg)
+                : SumOp::create(builder, ret.getLoc(), jet,
+                                ArrayRef<double>(weights));
+    }
+    results.push_back(CoeffOp::create(builder, ret.getLoc(), jet, order));
   }
   func::ReturnOp::create(builder, ret.getLoc(), results);
   ret.erase();

@@ -27,6 +27,9 @@ def taylor_jet_pipeline(
     argument: int = 0,
     input_coefficients: Sequence[int] | None = None,
     jet_function: str | None = None,
+    sum_top: bool = False,
+    weights: Sequence[float] | None = None,
+    runtime_weights: bool = False,
 ) -> str:
     """The textual pass pipeline that runs `taylor-jet` with these options."""
     options = [f"order={order}", f"directions={directions}", f"argument={argument}"]
@@ -34,6 +37,12 @@ def taylor_jet_pipeline(
         options.append(f"function={function}")
     if input_coefficients:
         options.append("input-coefficients=" + ",".join(map(str, input_coefficients)))
+    if sum_top:
+        options.append("sum-top=true")
+    if weights is not None:
+        options.append("weights=" + ",".join(repr(float(w)) for w in weights))
+    if runtime_weights:
+        options.append("runtime-weights=true")
     if jet_function:
         options.append(f"jet-function={jet_function}")
     return "builtin.module(taylor-jet{" + " ".join(options) + "})"
@@ -50,6 +59,10 @@ class TaylorJet:
       argument: index of the differentiated argument; the others are passive.
       input_coefficients: orders k of the input coefficients passed at call
         time (default: all of 1..K); the others are zero.
+      sum_top: return the top coefficient summed over the directions,
+        Σ_r w_r f_K^(r), instead of per direction.
+      weights: compile-time weights w_r of that sum (default: ones).
+      runtime_weights: take the weights as an argument after the x_k.
 
     Attributes:
       jet_ir: the module after `taylor-jet` (jets and `taylor.propagate`).
@@ -65,6 +78,9 @@ class TaylorJet:
         function: str | None = None,
         argument: int = 0,
         input_coefficients: Sequence[int] | None = None,
+        sum_top: bool = False,
+        weights: Sequence[float] | None = None,
+        runtime_weights: bool = False,
         context: ir.Context | None = None,
     ):
         self.order = order
@@ -94,6 +110,9 @@ class TaylorJet:
                 argument=argument,
                 input_coefficients=input_coefficients,
                 jet_function=self.jet_function,
+                sum_top=sum_top,
+                weights=weights,
+                runtime_weights=runtime_weights,
             )
             passmanager.PassManager.parse(self.pipeline).run(module.operation)
             self._drop_other_functions(module)
@@ -113,9 +132,10 @@ class TaylorJet:
                 op.operation.erase()
 
     def __call__(self, *args: Any) -> list[Any]:
-        """Runs the jet function: `x_0`, the listed `x_k`, then the passive
-        arguments. Returns `[f_0, f_1, ..., f_K]` for each floating-point
-        tensor result, concatenated."""
+        """Runs the jet function: `x_0`, the listed `x_k`, the weights (with
+        `runtime_weights`), then the passive arguments. Returns
+        `[f_0, f_1, ..., f_K]` for each floating-point tensor result,
+        concatenated (with `sum_top`, `f_K` is summed over directions)."""
         return self._jit.call(self.jet_function, *args)
 
 

@@ -2,6 +2,8 @@
 // original loops) whose body is the op's scalar body pushed through the
 // scalar rules. K = 2, directional jets.
 // RUN: taylor-opt %s --taylor-jet="function=matmul order=2 directions=2 input-coefficients=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=MATMUL
+// RUN: taylor-opt %s --taylor-jet="function=matmul order=1 directions=2 input-coefficients=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=MATMUL1
+// RUN: taylor-opt %s --taylor-jet="function=matmul order=3 directions=2" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=MATMUL3
 // RUN: taylor-opt %s --taylor-jet="function=bilinear order=2 directions=2 input-coefficients=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=BILINEAR
 // RUN: taylor-opt %s --taylor-jet="function=sum order=2 directions=2 input-coefficients=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=SUM
 // RUN: taylor-opt %s --taylor-jet="function=max order=2 directions=2 input-coefficients=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=MAX
@@ -25,6 +27,21 @@
 // MATMUL-NEXT: %[[S:[a-z0-9_]+]] = arith.addf %[[ACC]], %[[P]] : f64
 // MATMUL-NEXT: linalg.yield %[[S]] : f64
 // MATMUL: return %[[F0]], %[[F1]], %[[ZERO]]
+
+// K = 1: one output, f1 = x1 @ W.
+// MATMUL1-LABEL: func.func @matmul_jet(
+// MATMUL1-SAME: -> (tensor<4x5xf64>, tensor<2x4x5xf64>)
+// MATMUL1: %[[F1:[a-z0-9_]+]] = linalg.generic
+// MATMUL1: return %{{.*}}, %[[F1]] :
+// K = 3 with a full jet: linear, so f_k = x_k @ W for every k, one generic
+// with three accumulating outputs.
+// MATMUL3-LABEL: func.func @matmul_jet(
+// MATMUL3: %[[G:[a-z0-9_]+]]:3 = linalg.generic
+// MATMUL3: ^bb0(%{{[a-z0-9_]+}}: f64, %[[A1:[a-z0-9_]+]]: f64, %[[A2:[a-z0-9_]+]]: f64, %[[A3:[a-z0-9_]+]]: f64, %[[B:[a-z0-9_]+]]: f64, %{{[a-z0-9_]+}}: f64, %[[C1:[a-z0-9_]+]]: f64, %[[C2:[a-z0-9_]+]]: f64, %[[C3:[a-z0-9_]+]]: f64):
+// MATMUL3-DAG: arith.mulf %[[A1]], %[[B]] : f64
+// MATMUL3-DAG: arith.mulf %[[A2]], %[[B]] : f64
+// MATMUL3-DAG: arith.mulf %[[A3]], %[[B]] : f64
+// MATMUL3: return %{{.*}}, %[[G]]#0, %[[G]]#1, %[[G]]#2 :
 
 // x @ x: Leibniz inside the reduction, f1 = x0 x1' + x1 x0', f2 = 2 x1 x1'.
 // BILINEAR-LABEL: func.func @bilinear_jet(

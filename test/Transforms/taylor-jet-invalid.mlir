@@ -26,3 +26,9 @@ func.func @f(%x: tensor<4xf64>) -> tensor<4xf64> {
 func.func @g(%x: tensor<4xi32>) -> tensor<4xi32> {
   return %x : tensor<4xi32>
 }
+// RUN: not taylor-opt %s --taylor-jet="function=f weights=1,2" -split-input-file 2>&1 | FileCheck %s --check-prefix=NOSUM
+// RUN: not taylor-opt %s --taylor-jet="function=f directions=3 sum-top weights=1,2" -split-input-file 2>&1 | FileCheck %s --check-prefix=NWEIGHTS
+// RUN: not taylor-opt %s --taylor-jet="function=f directions=2 sum-top weights=1,2 runtime-weights" -split-input-file 2>&1 | FileCheck %s --check-prefix=BOTH
+// NOSUM: error: taylor-jet: 'weights' and 'runtime-weights' need 'sum-top'
+// NWEIGHTS: error: taylor-jet: 'weights' has 2 values but 'directions' is 3
+// BOTH: error: taylor-jet: give either 'weights' or 'runtime-weights', not both

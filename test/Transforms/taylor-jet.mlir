@@ -84,3 +84,4 @@ func.func @mlp(%x: tensor<?x3xf64>, %b: tensor<3xf64>) -> (tensor<?x3xf64>, inde
   } -> tensor<?x3xf64>
   return %r, %d, %b : tensor<?x3xf64>, index, tensor<3xf64>
 }
+

@@ -115,6 +115,10 @@ MLPS = {
     "mlp_gelu": _mlp(F.gelu, seed=5),
     "mlp_relu": _mlp(torch.relu, seed=6),
     "residual_tanh": _mlp(torch.tanh, seed=7, residual=True),
+    "sequential": torch.nn.Sequential(
+        torch.nn.Linear(D, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8),
+        torch.nn.Softplus(), torch.nn.Linear(8, 1),
+    ),
 }
 
 

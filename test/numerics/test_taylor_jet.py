@@ -26,7 +26,7 @@ DEEP = [
     "tanh", "exp", "log1p", "sin", "sqrt", "pow_active", "erf", "atan",
     "reciprocal", "sigmoid", "gelu", "chain", "product_of_branches",
     "quotient_of_branches", "max_reduction", "slice_concat", "mlp_tanh",
-    "residual_tanh", "polynomial",
+    "residual_tanh", "sequential", "polynomial",
 ]
 SHALLOW_ORDER = 4
 # Full jets (every x_k non-zero) of order 6 on this smaller subset.

@@ -41,6 +41,10 @@ bool isZeroTensor(Value value);
 Value createZeroCoefficient(OpBuilder &builder, Location loc, Value primal,
                             unsigned directions);
 
+/// Materializes an all-zero tensor of the type of `like` (dynamic sizes taken
+/// from `like`).
+Value createZeroLike(OpBuilder &builder, Location loc, Value like);
+
 /// The type `tensor<R x T>` of the higher coefficients of `primalType`.
 RankedTensorType getDirectionalType(Type primalType, unsigned directions);
 

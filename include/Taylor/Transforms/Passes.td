@@ -88,6 +88,13 @@ def TaylorJet : Pass<"taylor-jet", "ModuleOp"> {
     returned as they are). With `x_1 = v` and `x_k = 0` for `k >= 2`, `f_K`
     is the K-th directional derivative of `@f` along `v`.
 
+    With `sum-top`, the top coefficient is returned as the weighted sum over
+    directions `Σ_r w_r f_K^(r) : T` (a `taylor.sum` of the output jet): the
+    form every differential operator takes (the Laplacian is the unweighted
+    sum of second derivatives along the unit directions). The weights are
+    ones, the compile-time `weights`, or, with `runtime-weights`, an extra
+    argument `w : tensor<R x elt>` after the input coefficients.
+
     Every op that depends on `x` is wrapped in a `taylor.propagate` op that
     carries jets (`!taylor.jet<K, R, T>`); `taylor-lower` then expands each
     with the Taylor rule of the wrapped op (`TaylorRuleOpInterface`, attached
@@ -110,6 +117,12 @@ def TaylorJet : Pass<"taylor-jet", "ModuleOp"> {
     ListOption<"inputCoefficients", "input-coefficients", "unsigned",
                "Orders k of the input coefficients x_k that are arguments "
                "(default: 1 .. K); the others are zero">,
+    Option<"sumTop", "sum-top", "bool", /*default=*/"false",
+           "Return the weighted sum over directions of the top coefficient">,
+    ListOption<"weights", "weights", "double",
+               "Compile-time weights of the sum (default: ones)">,
+    Option<"runtimeWeights", "runtime-weights", "bool", /*default=*/"false",
+           "Take the weights of the sum as an argument tensor<R x elt>">,
     Option<"jetFunctionName", "jet-function", "std::string",
            /*default=*/"\"\"",
            "Name of the new function (default: <function>_jet)">,
