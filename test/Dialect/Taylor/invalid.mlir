@@ -194,3 +194,83 @@ func.func @sum_of_tensor(%x: tensor<4xf64>) {
   %s = "taylor.sum"(%x) : (tensor<4xf64>) -> tensor<4xf64>
   return
 }
+
+// -----
+
+func.func @propagate_no_jet(%x: tensor<4xf64>) {
+  // expected-error @+1 {{'taylor.propagate' op expects at least one jet operand}}
+  %r = taylor.propagate(%x) : (tensor<4xf64>) -> tensor<4xf64> {
+  ^bb0(%a: tensor<4xf64>):
+    %n = tensor.cast %a : tensor<4xf64> to tensor<4xf64>
+    taylor.yield %n : tensor<4xf64>
+  }
+  return
+}
+
+// -----
+
+func.func @propagate_mixed_orders(%j: !taylor.jet<2, 3, tensor<4xf64>>, %k: !taylor.jet<1, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{'taylor.propagate' op expects all jets to have the same order and number of directions, but operand #1 has type '!taylor.jet<1, 3, tensor<4xf64>>'}}
+  %r = taylor.propagate(%j, %k) : (!taylor.jet<2, 3, tensor<4xf64>>, !taylor.jet<1, 3, tensor<4xf64>>) -> !taylor.jet<2, 3, tensor<4xf64>> {
+  ^bb0(%a: tensor<4xf64>, %b: tensor<4xf64>):
+    %n = tensor.cast %a : tensor<4xf64> to tensor<4xf64>
+    taylor.yield %n : tensor<4xf64>
+  }
+  return
+}
+
+// -----
+
+func.func @propagate_block_argument(%j: !taylor.jet<2, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{'taylor.propagate' op block argument #0 must have type 'tensor<4xf64>', got 'tensor<3x4xf64>'}}
+  %r = taylor.propagate(%j) : (!taylor.jet<2, 3, tensor<4xf64>>) -> !taylor.jet<2, 3, tensor<4xf64>> {
+  ^bb0(%a: tensor<3x4xf64>):
+    %n = tensor.cast %a : tensor<3x4xf64> to tensor<3x4xf64>
+    taylor.yield %n : tensor<3x4xf64>
+  }
+  return
+}
+
+// -----
+
+func.func @propagate_two_ops(%j: !taylor.jet<2, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{'taylor.propagate' op body must hold exactly one op besides constants, found 'tensor.cast' and 'tensor.cast'}}
+  %r = taylor.propagate(%j) : (!taylor.jet<2, 3, tensor<4xf64>>) -> !taylor.jet<2, 3, tensor<4xf64>> {
+  ^bb0(%a: tensor<4xf64>):
+    %n = tensor.cast %a : tensor<4xf64> to tensor<4xf64>
+    %m = tensor.cast %n : tensor<4xf64> to tensor<4xf64>
+    taylor.yield %m : tensor<4xf64>
+  }
+  return
+}
+
+// -----
+
+func.func @propagate_yield_other(%j: !taylor.jet<2, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{'taylor.propagate' op must yield exactly the results of 'tensor.cast'}}
+  %r = taylor.propagate(%j) : (!taylor.jet<2, 3, tensor<4xf64>>) -> !taylor.jet<2, 3, tensor<4xf64>> {
+  ^bb0(%a: tensor<4xf64>):
+    %n = tensor.cast %a : tensor<4xf64> to tensor<4xf64>
+    taylor.yield %a : tensor<4xf64>
+  }
+  return
+}
+
+// -----
+
+func.func @propagate_result_type(%j: !taylor.jet<2, 3, tensor<4xf64>>) {
+  // expected-error @+1 {{'taylor.propagate' op result #0 of type '!taylor.jet<2, 3, tensor<5xf64>>' does not match the yielded type 'tensor<4xf64>'}}
+  %r = taylor.propagate(%j) : (!taylor.jet<2, 3, tensor<4xf64>>) -> !taylor.jet<2, 3, tensor<5xf64>> {
+  ^bb0(%a: tensor<4xf64>):
+    %n = tensor.cast %a : tensor<4xf64> to tensor<4xf64>
+    taylor.yield %n : tensor<4xf64>
+  }
+  return
+}
+
+// -----
+
+func.func @yield_outside(%x: tensor<4xf64>) {
+  // expected-error @+1 {{'taylor.yield' op expects parent op 'taylor.propagate'}}
+  taylor.yield %x : tensor<4xf64>
+}

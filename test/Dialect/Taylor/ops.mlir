@@ -74,3 +74,43 @@ func.func @sum(%j: !taylor.jet<2, 3, tensor<4xf32>>, %w: tensor<3xf32>)
   return %0, %1, %2 : !taylor.jet<2, 3, tensor<4xf32>, collapsed>,
       !taylor.jet<2, 3, tensor<4xf32>, collapsed>, !taylor.jet<2, 3, tensor<4xf32>, collapsed>
 }
+
+// CHECK-LABEL: func.func @propagate
+// CHECK-SAME: (%[[J:.*]]: !taylor.jet<2, 3, tensor<4x5xf64>>, %[[W:.*]]: tensor<5x6xf64>, %[[I:.*]]: tensor<4x6xf64>)
+func.func @propagate(%j: !taylor.jet<2, 3, tensor<4x5xf64>>, %w: tensor<5x6xf64>, %init: tensor<4x6xf64>)
+    -> !taylor.jet<2, 3, tensor<4x6xf64>> {
+  // CHECK: %[[R:.*]] = taylor.propagate(%[[J]], %[[W]], %[[I]]) : (!taylor.jet<2, 3, tensor<4x5xf64>>, tensor<5x6xf64>, tensor<4x6xf64>) -> !taylor.jet<2, 3, tensor<4x6xf64>> {
+  // CHECK-NEXT: ^bb0(%[[PX:.*]]: tensor<4x5xf64>, %[[PW:.*]]: tensor<5x6xf64>, %[[PI:.*]]: tensor<4x6xf64>):
+  // CHECK-NEXT: %[[M:.*]] = linalg.matmul ins(%[[PX]], %[[PW]] : tensor<4x5xf64>, tensor<5x6xf64>) outs(%[[PI]] : tensor<4x6xf64>) -> tensor<4x6xf64>
+  // CHECK-NEXT: taylor.yield %[[M]] : tensor<4x6xf64>
+  // CHECK-NEXT: }
+  %r = taylor.propagate(%j, %w, %init)
+      : (!taylor.jet<2, 3, tensor<4x5xf64>>, tensor<5x6xf64>, tensor<4x6xf64>) -> !taylor.jet<2, 3, tensor<4x6xf64>> {
+  ^bb0(%px: tensor<4x5xf64>, %pw: tensor<5x6xf64>, %pi: tensor<4x6xf64>):
+    %m = linalg.matmul ins(%px, %pw : tensor<4x5xf64>, tensor<5x6xf64>) outs(%pi : tensor<4x6xf64>) -> tensor<4x6xf64>
+    taylor.yield %m : tensor<4x6xf64>
+  }
+  return %r : !taylor.jet<2, 3, tensor<4x6xf64>>
+}
+
+// A constant in the body, and a non-float result that is not a jet.
+// CHECK-LABEL: func.func @propagate_constant_and_mask
+// CHECK: taylor.propagate(%{{.*}}, %{{.*}}, %{{.*}}) : (!taylor.jet<1, 2, tensor<4xf32>>, tensor<4xf32>, tensor<4xi1>) -> (!taylor.jet<1, 2, tensor<4xf32>>, tensor<4xi1>)
+// CHECK: arith.constant 5.000000e-01 : f32
+// CHECK: taylor.yield %{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xi1>
+func.func @propagate_constant_and_mask(%j: !taylor.jet<1, 2, tensor<4xf32>>, %e: tensor<4xf32>, %b: tensor<4xi1>)
+    -> (!taylor.jet<1, 2, tensor<4xf32>>, tensor<4xi1>) {
+  %r:2 = taylor.propagate(%j, %e, %b) : (!taylor.jet<1, 2, tensor<4xf32>>, tensor<4xf32>, tensor<4xi1>) -> (!taylor.jet<1, 2, tensor<4xf32>>, tensor<4xi1>) {
+  ^bb0(%x: tensor<4xf32>, %pe: tensor<4xf32>, %pb: tensor<4xi1>):
+    %half = arith.constant 0.5 : f32
+    %y:2 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+        ins(%x : tensor<4xf32>) outs(%pe, %pb : tensor<4xf32>, tensor<4xi1>) {
+    ^bb0(%a: f32, %o: f32, %m: i1):
+      %s = arith.mulf %a, %half : f32
+      %c = arith.cmpf ogt, %a, %half : f32
+      linalg.yield %s, %c : f32, i1
+    } -> (tensor<4xf32>, tensor<4xi1>)
+    taylor.yield %y#0, %y#1 : tensor<4xf32>, tensor<4xi1>
+  }
+  return %r#0, %r#1 : !taylor.jet<1, 2, tensor<4xf32>>, tensor<4xi1>
+}
