@@ -80,7 +80,7 @@ private:
   LogicalResult buildBody(OpBuilder &nb, Block *newBlock,
                           const BuildConfig &config,
                           ArrayRef<std::pair<int, unsigned>> inputArgs,
-                          BuildResult &result, bool emitErrors);
+                          BuildResult &result);
 
   linalg::LinalgOp op;
   OpBuilder &b;
@@ -173,7 +173,7 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
   SmallVector<Value> inputs, outputs;
   SmallVector<AffineMap> maps;
   // Which original block argument each new input block argument carries:
-  // (original arg number, coefficient k); -1 marks nothing.
+  // (original operand number, coefficient k).
   SmallVector<std::pair<int, unsigned>> inputArgs;
 
   for (OpOperand *input : op.getDpsInputOperands()) {
@@ -212,33 +212,19 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
     for (unsigned k = 1; k <= order; ++k) {
       if (!config.includeOutput[o][k])
         continue;
-      Value initK;
-      if (config.accumulate[o][k])
-        initK = initJet(o)[k] ? initJet(o)[k]
-                              : createZeroCoefficient(b, loc, primalResult,
-                                                      directions);
-      else
-        initK = tensor::EmptyOp::create(
-            b, loc, getDirectionalType(primalResult.getType(), directions),
-            llvm::to_vector(llvm::map_range(
-                llvm::make_filter_range(
-                    llvm::seq<int64_t>(0, cast<RankedTensorType>(
-                                              primalResult.getType())
-                                              .getRank()),
-                    [&](int64_t d) {
-                      return cast<RankedTensorType>(primalResult.getType())
-                          .isDynamicDim(d);
-                    }),
-                [&](int64_t d) -> Value {
-                  return tensor::DimOp::create(b, loc, primalResult, d);
-                })));
+      // Accumulated coefficients start from the init's (zero if passive);
+      // the others are written everywhere and need no initial value.
+      Value initK = config.accumulate[o][k]
+                        ? coefficientOrZero(b, loc, initJet(o), k, directions)
+                        : createEmptyCoefficient(b, loc, primalResult,
+                                                 directions);
       outputs.push_back(initK);
       maps.push_back(coefficientMap(map));
       resultTypes.push_back(initK.getType());
     }
     if (config.primalAccumulator[o]) {
       Value initPrimal = init->get();
-      Value empty = createZeroCoefficient(b, loc, initPrimal, directions);
+      Value empty = createEmptyCoefficient(b, loc, initPrimal, directions);
       Value broadcast =
           linalg::BroadcastOp::create(b, loc, initPrimal, empty,
                                       ArrayRef<int64_t>{0})
@@ -257,8 +243,8 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
       b, loc, resultTypes, inputs, outputs, maps, iterators,
       [&](OpBuilder &nb, Location, ValueRange) {
         Block *block = nb.getInsertionBlock();
-        bodyFailed = failed(buildBody(nb, block, config, inputArgs, result,
-                                      /*emitErrors=*/true));
+        bodyFailed =
+            failed(buildBody(nb, block, config, inputArgs, result));
       });
   if (bodyFailed) {
     generic->erase();
@@ -277,8 +263,6 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
   for (auto [origArg, k] : inputArgs) {
     (void)k;
     BlockArgument arg = body->getArgument(argIndex++);
-    if (origArg < 0)
-      continue;
     OpOperand &operand = op->getOpOperand(origArg);
     if (op.isDpsInit(&operand) && !arg.use_empty())
       result.primalOutUsed[op.getTiedOpResult(&operand).getResultNumber()] =
@@ -289,8 +273,7 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
 
 LogicalResult StructuredOpPropagation::buildBody(
     OpBuilder &nb, Block *newBlock, const BuildConfig &config,
-    ArrayRef<std::pair<int, unsigned>> inputArgs, BuildResult &result,
-    bool emitErrors) {
+    ArrayRef<std::pair<int, unsigned>> inputArgs, BuildResult &result) {
   unsigned order = ctx.order;
   Block *oldBlock = op.getBlock();
   // Scalar jets of the old block arguments.
@@ -330,9 +313,8 @@ LogicalResult StructuredOpPropagation::buildBody(
       continue;
     }
     if (oldOp.getNumRegions() != 0) {
-      if (emitErrors)
-        oldOp.emitOpError() << "with regions is not supported in the body of '"
-                            << op->getName() << "' by the Taylor-mode transform";
+      oldOp.emitOpError() << "with regions is not supported in the body of '"
+                          << op->getName() << "' by the Taylor-mode transform";
       return failure();
     }
     Operation *newOp = nb.clone(oldOp, primal);
@@ -356,9 +338,8 @@ LogicalResult StructuredOpPropagation::buildBody(
     if (active && floatResults) {
       auto rule = dyn_cast<ScalarTaylorRuleOpInterface>(newOp);
       if (!rule) {
-        if (emitErrors)
-          oldOp.emitError() << "no Taylor-mode rule for '" << oldOp.getName()
-                            << "' in the body of '" << op->getName() << "'";
+        oldOp.emitError() << "no Taylor-mode rule for '" << oldOp.getName()
+                          << "' in the body of '" << op->getName() << "'";
         return failure();
       }
       if (failed(rule.propagateScalarJets(nb, ctx, operandJets, resultJets)))

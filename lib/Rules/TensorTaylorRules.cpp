@@ -30,9 +30,9 @@ RankedTensorType mlir::taylor::getDirectionalType(Type primalType,
   return RankedTensorType::get(shape, tensor.getElementType());
 }
 
-/// A zero tensor of `type`, whose dynamic dimension `d` has the size of
+/// An empty tensor of `type`, whose dynamic dimension `d` has the size of
 /// dimension `d - offset` of `shapeSource`.
-static Value createZeros(OpBuilder &builder, Location loc,
+static Value createEmpty(OpBuilder &builder, Location loc,
                          RankedTensorType type, Value shapeSource,
                          unsigned offset) {
   SmallVector<Value> dynamicSizes;
@@ -40,12 +40,33 @@ static Value createZeros(OpBuilder &builder, Location loc,
     if (type.isDynamicDim(d))
       dynamicSizes.push_back(
           tensor::DimOp::create(builder, loc, shapeSource, d - offset));
-  Value empty = tensor::EmptyOp::create(builder, loc, type.getShape(),
-                                        type.getElementType(), dynamicSizes);
+  return tensor::EmptyOp::create(builder, loc, type.getShape(),
+                                 type.getElementType(), dynamicSizes);
+}
+
+/// A zero tensor of `type`, sized like `createEmpty`.
+static Value createZeros(OpBuilder &builder, Location loc,
+                         RankedTensorType type, Value shapeSource,
+                         unsigned offset) {
+  Value empty = createEmpty(builder, loc, type, shapeSource, offset);
   Type elementType = type.getElementType();
   Value zero = arith::ConstantOp::create(builder, loc, elementType,
                                          builder.getZeroAttr(elementType));
   return linalg::FillOp::create(builder, loc, zero, empty).getResult(0);
+}
+
+Value mlir::taylor::createEmptyCoefficient(OpBuilder &builder, Location loc,
+                                           Value primal, unsigned directions) {
+  return createEmpty(builder, loc,
+                     getDirectionalType(primal.getType(), directions), primal,
+                     /*offset=*/1);
+}
+
+Value mlir::taylor::coefficientOrZero(OpBuilder &builder, Location loc,
+                                      const CoefficientList &jet, unsigned k,
+                                      unsigned directions) {
+  return jet[k] ? jet[k]
+                : createZeroCoefficient(builder, loc, jet[0], directions);
 }
 
 Value mlir::taylor::createZeroCoefficient(OpBuilder &builder, Location loc,
@@ -182,15 +203,11 @@ struct InsertSliceModel
     auto insert = cast<tensor::InsertSliceOp>(op);
     unsigned r = context.directions;
     for (unsigned k = 1; k <= context.order; ++k) {
-      Value source = operands[0][k], dest = operands[1][k];
-      if (!source && !dest)
+      if (!operands[0][k] && !operands[1][k])
         continue;
-      if (!source)
-        source = createZeroCoefficient(b, op->getLoc(), operands[0][0], r);
-      if (!dest)
-        dest = createZeroCoefficient(b, op->getLoc(), operands[1][0], r);
       results[0][k] = tensor::InsertSliceOp::create(
-          b, op->getLoc(), source, dest,
+          b, op->getLoc(), coefficientOrZero(b, op->getLoc(), operands[0], k, r),
+          coefficientOrZero(b, op->getLoc(), operands[1], k, r),
           prepend(b, 0, insert.getMixedOffsets()),
           prepend(b, r, insert.getMixedSizes()),
           prepend(b, 1, insert.getMixedStrides()));
@@ -217,9 +234,7 @@ struct ConcatModel
         continue;
       SmallVector<Value> inputs;
       for (const CoefficientList &jet : operands)
-        inputs.push_back(jet[k] ? jet[k]
-                                : createZeroCoefficient(b, op->getLoc(),
-                                                        jet[0], r));
+        inputs.push_back(coefficientOrZero(b, op->getLoc(), jet, k, r));
       results[0][k] = tensor::ConcatOp::create(
           b, op->getLoc(), getDirectionalType(concat.getResultType(), r),
           concat.getDim() + 1, inputs);

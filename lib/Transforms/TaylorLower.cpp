@@ -129,10 +129,11 @@ FailureOr<CoefficientList> getCoefficients(Value jet, Operation *user) {
     emitUnlowerableJetOperand(user, jet);
     return failure();
   }
-  if (make.getType().getCollapsed())
-    return user->emitOpError()
-           << "cannot be lowered: collapsed jet operands are not supported yet",
-           failure();
+  if (make.getType().getCollapsed()) {
+    user->emitOpError()
+        << "cannot be lowered: collapsed jet operands are not supported yet";
+    return failure();
+  }
   CoefficientList list(make.getCoefficients().begin(),
                        make.getCoefficients().end());
   for (unsigned k = 1; k < list.size(); ++k)

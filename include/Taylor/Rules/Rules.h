@@ -41,6 +41,17 @@ bool isZeroTensor(Value value);
 Value createZeroCoefficient(OpBuilder &builder, Location loc, Value primal,
                             unsigned directions);
 
+/// An uninitialized coefficient tensor `tensor<R x T>` for `primal : T`
+/// (a `tensor.empty`, for outputs whose every element is written).
+Value createEmptyCoefficient(OpBuilder &builder, Location loc, Value primal,
+                             unsigned directions);
+
+/// Coefficient `k` of `jet`, materializing a zero tensor if it is zero (for
+/// ops that combine several operands and need every one of them).
+Value coefficientOrZero(OpBuilder &builder, Location loc,
+                        const CoefficientList &jet, unsigned k,
+                        unsigned directions);
+
 /// Materializes an all-zero tensor of the type of `like` (dynamic sizes taken
 /// from `like`).
 Value createZeroLike(OpBuilder &builder, Location loc, Value like);
