@@ -143,7 +143,8 @@ class JitModule:
     """A module lowered to LLVM and JIT-compiled; its functions are attributes.
 
     Args:
-      module: MLIR text or an ``ir.Module`` (which is lowered in place).
+      module: MLIR text or an ``ir.Module`` (copied; the caller's module is
+        left as it is).
       pipeline: the textual pass pipeline that lowers it to the LLVM dialect.
       opt_level: LLVM optimization level of the JIT.
       context: the context to parse text in (a new one by default).
@@ -159,8 +160,9 @@ class JitModule:
     ):
         self.context = context or (module.context if isinstance(module, ir.Module) else ir.Context())
         with self.context:
-            if isinstance(module, str):
-                module = ir.Module.parse(module)
+            # Lower a copy: nothing the caller passed in is modified.
+            text = module if isinstance(module, str) else str(module)
+            module = ir.Module.parse(text)
             funcs = _public_functions(module)
             if not funcs:
                 raise ValueError("the module has no public function with a body")

@@ -177,3 +177,13 @@ def test_jet_arguments_are_rejected():
 def test_unsupported_signature_is_reported():
     with pytest.raises(TypeError, match=r"@f argument 0: only ranked tensor types are supported, got f64"):
         JitModule("func.func @f(%x: f64) { return }")
+
+
+def test_module_argument_is_not_modified(rng):
+    with ir.Context():
+        module = ir.Module.parse(IN_PLACE)
+        before = str(module)
+        mod = JitModule(module, context=module.context)
+        assert str(module) == before
+    (r,) = mod.add_into_first(np.ones(4), np.ones(4))
+    np.testing.assert_array_equal(r, np.full(4, 2.0))
