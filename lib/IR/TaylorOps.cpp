@@ -73,14 +73,9 @@ OpFoldResult CoeffOp::fold(FoldAdaptor adaptor) {
   // coeff(make_jet(c_0, ..., c_K))[k] -> c_k
   if (auto make = getJet().getDefiningOp<MakeJetOp>())
     return make.getCoefficients()[index];
-  // coeff(sum(j))[k] -> coeff(j)[k] for k < K: summing only touches the top.
-  if (auto sum = getJet().getDefiningOp<SumOp>()) {
-    auto jetType = cast<JetType>(sum.getJet().getType());
-    if (index < static_cast<int64_t>(jetType.getOrder())) {
-      getJetMutable().assign(sum.getJet());
-      return getResult();
-    }
-  }
+  // Note: coeff(sum(j))[k] for k < K equals coeff(j)[k], but is deliberately
+  // not folded that way: reading the lower coefficients through the sum
+  // leaves the sum as the only user of `j`, which `taylor-collapse` needs.
   return {};
 }
 
@@ -113,33 +108,42 @@ void SumOp::build(OpBuilder &builder, OperationState &state, Value jet,
         builder.getDenseF64ArrayAttr(staticWeights));
 }
 
+/// Verifies the weights of a sum over the directions of jets of type
+/// `jetType`: runtime `weights` or `staticWeights` (not both), one per
+/// direction, runtime ones of the jet's element type.
+static LogicalResult
+verifySumWeights(Operation *op, JetType jetType, Value weights,
+                 std::optional<ArrayRef<double>> staticWeights) {
+  if (weights && staticWeights)
+    return op->emitOpError()
+           << "takes either runtime 'weights' or 'static_weights', not both";
+  int64_t numDirections = jetType.getDirections();
+  if (weights) {
+    auto weightsType = cast<RankedTensorType>(weights.getType());
+    if (weightsType.getDimSize(0) != numDirections)
+      return op->emitOpError() << "expects " << numDirections
+                               << " weights (one per direction), got "
+                               << weightsType;
+    if (weightsType.getElementType() != jetType.getElementType())
+      return op->emitOpError()
+             << "weights must have the jet's element type "
+             << jetType.getElementType() << ", got "
+             << weightsType.getElementType();
+  }
+  if (staticWeights &&
+      static_cast<int64_t>(staticWeights->size()) != numDirections)
+    return op->emitOpError() << "expects " << numDirections
+                             << " static weights (one per direction), got "
+                             << staticWeights->size();
+  return success();
+}
+
 LogicalResult SumOp::verify() {
   auto jetType = cast<JetType>(getJet().getType());
   if (jetType.getCollapsed())
     return emitOpError() << "operand is already collapsed: "
                          << getJet().getType();
-  if (getWeights() && getStaticWeights())
-    return emitOpError()
-           << "takes either runtime 'weights' or 'static_weights', not both";
-  int64_t numDirections = jetType.getDirections();
-  if (Value weights = getWeights()) {
-    auto weightsType = cast<RankedTensorType>(weights.getType());
-    if (weightsType.getDimSize(0) != numDirections)
-      return emitOpError() << "expects " << numDirections
-                           << " weights (one per direction), got "
-                           << weightsType;
-    if (weightsType.getElementType() != jetType.getElementType())
-      return emitOpError() << "weights must have the jet's element type "
-                           << jetType.getElementType() << ", got "
-                           << weightsType.getElementType();
-  }
-  if (std::optional<ArrayRef<double>> weights = getStaticWeights()) {
-    if (static_cast<int64_t>(weights->size()) != numDirections)
-      return emitOpError() << "expects " << numDirections
-                           << " static weights (one per direction), got "
-                           << weights->size();
-  }
-  return success();
+  return verifySumWeights(*this, jetType, getWeights(), getStaticWeights());
 }
 
 //===----------------------------------------------------------------------===//
@@ -159,19 +163,32 @@ Operation *PropagateOp::getPrimalOp() {
   return nullptr;
 }
 
+bool PropagateOp::isCollapsed() {
+  for (Type type : getInputs().getTypes())
+    if (auto jet = dyn_cast<JetType>(type))
+      return jet.getCollapsed();
+  return false;
+}
+
 LogicalResult PropagateOp::verify() {
-  std::optional<std::pair<unsigned, unsigned>> shape;
+  JetType first;
   bool hasJetOperand = false;
   auto checkJet = [&](Type type, StringRef what) -> LogicalResult {
     auto jet = dyn_cast<JetType>(type);
     if (!jet)
       return success();
-    std::pair<unsigned, unsigned> here{jet.getOrder(), jet.getDirections()};
-    if (!shape)
-      shape = here;
-    else if (*shape != here)
+    if (!first) {
+      first = jet;
+      return success();
+    }
+    if (first.getOrder() != jet.getOrder() ||
+        first.getDirections() != jet.getDirections())
       return emitOpError() << "expects all jets to have the same order and "
                               "number of directions, but "
+                           << what << " has type " << type;
+    if (first.getCollapsed() != jet.getCollapsed())
+      return emitOpError() << "expects all jets to be standard or all to be "
+                              "collapsed, but "
                            << what << " has type " << type;
     return success();
   };
@@ -185,7 +202,12 @@ LogicalResult PropagateOp::verify() {
       return failure();
   if (!hasJetOperand)
     return emitOpError() << "expects at least one jet operand";
-  return success();
+  if (!first.getCollapsed()) {
+    if (getWeights() || getStaticWeights())
+      return emitOpError() << "takes weights only on collapsed jets";
+    return success();
+  }
+  return verifySumWeights(*this, first, getWeights(), getStaticWeights());
 }
 
 LogicalResult PropagateOp::verifyRegions() {

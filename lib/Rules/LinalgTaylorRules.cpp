@@ -10,6 +10,12 @@
 // For a reduction whose accumulator feeds a nonlinear scalar op (e.g. a max
 // reduction), the running primal accumulator is carried along per direction.
 //
+// Collapsed jets: the same generic computes f_1 .. f_{K-1} per direction and
+// sums the nonlinear part of the top coefficient, Σ_r w_r N_K^(r), over the
+// directions in place (the direction loop becomes a reduction, the summed
+// top output has no direction dimension), starting from the linear part
+// J · X_K. No [R, ...] tensor of N_K is materialized.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Taylor/Rules/JetArithmetic.h"
@@ -34,6 +40,23 @@ struct BuildConfig {
   SmallVector<SmallVector<bool>> accumulate;
   /// primalAccumulator[o]: carry the running primal of output o per direction.
   SmallVector<bool> primalAccumulator;
+  /// Collapsed mode: output (o, K) sums the top coefficient over directions
+  /// into topInits[o] (no direction dimension), weighted by `weights`
+  /// (`tensor<R x elt>`, null for ones).
+  bool collapsedTop = false;
+  Value weights;
+  SmallVector<Value> topInits;
+
+  bool isCollapsedTop(unsigned k) const {
+    return collapsedTop && k == includeOutput.front().size() - 1;
+  }
+  bool sumsTop() const {
+    if (!collapsedTop)
+      return false;
+    return llvm::any_of(includeOutput, [](const SmallVector<bool> &flags) {
+      return flags.back();
+    });
+  }
 };
 
 /// What a build attempt found out.
@@ -45,6 +68,9 @@ struct BuildResult {
   SmallVector<bool> primalOutUsed;
 };
 
+/// Marks the weights among the inputs of the generated generic.
+constexpr int kWeightsArg = -1;
+
 class StructuredOpPropagation {
 public:
   StructuredOpPropagation(linalg::LinalgOp op, OpBuilder &builder,
@@ -54,9 +80,23 @@ public:
         loc(op->getLoc()), numLoops(op.getNumLoops()),
         numOutputs(op.getNumDpsInits()) {}
 
-  LogicalResult run(SmallVectorImpl<CoefficientList> &results);
+  LogicalResult run(SmallVectorImpl<CoefficientList> &results) {
+    return run(results, BuildConfig());
+  }
+
+  /// Collapsed propagation (`propagateCollapsedJets`), fused where the op is
+  /// parallel or accumulates additively; by parts otherwise.
+  LogicalResult runCollapsed(Value weights,
+                             SmallVectorImpl<CoefficientList> &results);
 
 private:
+  /// Runs from `config`, whose collapsed-mode fields are set by the caller.
+  LogicalResult run(SmallVectorImpl<CoefficientList> &results,
+                    BuildConfig config);
+  /// Whether each float output's yielded value is `out + t` with `out` used
+  /// only there (or the op has no reduction), so that the top coefficient
+  /// can be summed over directions in the same loop nest.
+  bool accumulatesAdditively();
   AffineMap shiftedMap(AffineMap map) const {
     return map.shiftDims(1);
   }
@@ -93,8 +133,62 @@ private:
 
 } // namespace
 
+bool StructuredOpPropagation::accumulatesAdditively() {
+  if (!hasReduction())
+    return true;
+  Block *block = op.getBlock();
+  auto yield = cast<linalg::YieldOp>(block->getTerminator());
+  for (unsigned o = 0; o < numOutputs; ++o) {
+    if (!isa<FloatType>(getElementTypeOrSelf(op->getResult(o).getType())))
+      continue;
+    BlockArgument out =
+        block->getArgument(op.getDpsInitOperand(o)->getOperandNumber());
+    auto add = yield.getValues()[o].getDefiningOp<arith::AddFOp>();
+    if (!add || !out.hasOneUse() ||
+        (add.getLhs() != out && add.getRhs() != out))
+      return false;
+  }
+  return true;
+}
+
+LogicalResult
+StructuredOpPropagation::runCollapsed(Value weights,
+                                      SmallVectorImpl<CoefficientList> &results) {
+  auto rule = cast<TaylorRuleOpInterface>(op.getOperation());
+  if (!accumulatesAdditively())
+    return propagateCollapsedJetsByParts(rule, b, ctx, operands, weights,
+                                         results);
+  FailureOr<SmallVector<Value>> linear =
+      applyJacobianToTop(rule, b, ctx, operands, results);
+  if (failed(linear))
+    return failure();
+
+  // The lower coefficients and N_K^(r): the operands' summed top
+  // coefficients entered J · X_K above.
+  SmallVector<CoefficientList> lower(operands.begin(), operands.end());
+  for (CoefficientList &list : lower)
+    list[ctx.order] = Value();
+  BuildConfig config;
+  config.collapsedTop = true;
+  config.weights = weights;
+  for (auto [o, top] : llvm::enumerate(*linear)) {
+    Value result = op->getResult(o);
+    bool isFloat = isa<FloatType>(getElementTypeOrSelf(result.getType()));
+    config.topInits.push_back(top || !isFloat ? top
+                                              : createZeroLike(b, loc, result));
+  }
+  StructuredOpPropagation fused(op, b, ctx, lower);
+  if (failed(fused.run(results, config)))
+    return failure();
+  // Outputs whose top has no nonlinear part are just J · X_K.
+  for (auto [list, top] : llvm::zip(results, *linear))
+    if (!list[ctx.order])
+      list[ctx.order] = top;
+  return success();
+}
+
 LogicalResult StructuredOpPropagation::run(
-    SmallVectorImpl<CoefficientList> &results) {
+    SmallVectorImpl<CoefficientList> &results, BuildConfig config) {
   if (!op.hasPureTensorSemantics())
     return op->emitOpError()
            << "has no Taylor-mode rule on buffers; only tensors are supported";
@@ -102,7 +196,6 @@ LogicalResult StructuredOpPropagation::run(
     return op->emitOpError() << "has no scalar body to differentiate";
 
   unsigned order = ctx.order;
-  BuildConfig config;
   config.includeOutput.assign(numOutputs, SmallVector<bool>(order + 1, true));
   config.accumulate.assign(numOutputs, SmallVector<bool>(order + 1, false));
   config.primalAccumulator.assign(numOutputs, false);
@@ -114,7 +207,8 @@ LogicalResult StructuredOpPropagation::run(
       continue;
     }
     for (unsigned k = 1; k <= order; ++k)
-      config.accumulate[o][k] = static_cast<bool>(initJet(o)[k]);
+      config.accumulate[o][k] =
+          !config.isCollapsedTop(k) && static_cast<bool>(initJet(o)[k]);
   }
 
   // Refine the configuration until a build confirms it (a few iterations at
@@ -133,8 +227,10 @@ LogicalResult StructuredOpPropagation::run(
       }
       for (unsigned k = 1; k <= order; ++k) {
         bool nonZero = result.yieldedNonZero[o][k];
-        // A reduction accumulates whatever its body yields.
-        if (hasReduction() && nonZero && !config.accumulate[o][k]) {
+        // A reduction accumulates whatever its body yields (a summed top
+        // accumulates in its own output, over the directions too).
+        if (hasReduction() && nonZero && !config.accumulate[o][k] &&
+            !config.isCollapsedTop(k)) {
           config.accumulate[o][k] = true;
           changed = true;
         }
@@ -204,6 +300,13 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
     inputArgs.push_back({static_cast<int>(init->getOperandNumber()), 0});
   }
 
+  // The weights of the summed top coefficient, indexed by direction.
+  if (config.sumsTop() && config.weights) {
+    inputs.push_back(config.weights);
+    maps.push_back(AffineMap::get(numLoops + 1, 0, b.getAffineDimExpr(0)));
+    inputArgs.push_back({kWeightsArg, 0});
+  }
+
   SmallVector<Type> resultTypes;
   for (unsigned o = 0; o < numOutputs; ++o) {
     OpOperand *init = op.getDpsInitOperand(o);
@@ -212,6 +315,12 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
     for (unsigned k = 1; k <= order; ++k) {
       if (!config.includeOutput[o][k])
         continue;
+      if (config.isCollapsedTop(k)) {
+        outputs.push_back(config.topInits[o]);
+        maps.push_back(shiftedMap(map));
+        resultTypes.push_back(config.topInits[o].getType());
+        continue;
+      }
       // Accumulated coefficients start from the init's (zero if passive);
       // the others are written everywhere and need no initial value.
       Value initK = config.accumulate[o][k]
@@ -235,7 +344,9 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
     }
   }
 
-  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel};
+  SmallVector<utils::IteratorType> iterators = {
+      config.sumsTop() ? utils::IteratorType::reduction
+                       : utils::IteratorType::parallel};
   llvm::append_range(iterators, op.getIteratorTypesArray());
 
   bool bodyFailed = false;
@@ -263,6 +374,8 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
   for (auto [origArg, k] : inputArgs) {
     (void)k;
     BlockArgument arg = body->getArgument(argIndex++);
+    if (origArg == kWeightsArg)
+      continue;
     OpOperand &operand = op->getOpOperand(origArg);
     if (op.isDpsInit(&operand) && !arg.use_empty())
       result.primalOutUsed[op.getTiedOpResult(&operand).getResultNumber()] =
@@ -281,8 +394,16 @@ LogicalResult StructuredOpPropagation::buildBody(
   for (BlockArgument arg : oldBlock->getArguments())
     jets[arg] = CoefficientList(order + 1, Value());
   unsigned argIndex = 0;
-  for (auto [origArg, k] : inputArgs)
-    jets[oldBlock->getArgument(origArg)][k] = newBlock->getArgument(argIndex++);
+  Value weight;
+  for (auto [origArg, k] : inputArgs) {
+    BlockArgument newArg = newBlock->getArgument(argIndex++);
+    if (origArg == kWeightsArg)
+      weight = newArg;
+    else
+      jets[oldBlock->getArgument(origArg)][k] = newArg;
+  }
+  // The accumulators of the summed top coefficients.
+  SmallVector<Value> topAccumulators(numOutputs, Value());
   // Output block arguments, in the order of the outputs above.
   for (unsigned o = 0; o < numOutputs; ++o) {
     BlockArgument oldOut =
@@ -291,7 +412,9 @@ LogicalResult StructuredOpPropagation::buildBody(
       if (!config.includeOutput[o][k])
         continue;
       BlockArgument newArg = newBlock->getArgument(argIndex++);
-      if (config.accumulate[o][k])
+      if (config.isCollapsedTop(k))
+        topAccumulators[o] = newArg;
+      else if (config.accumulate[o][k])
         jets[oldOut][k] = newArg;
     }
     if (config.primalAccumulator[o])
@@ -363,7 +486,12 @@ LogicalResult StructuredOpPropagation::buildBody(
       if (!isa<FloatType>(scalarType))
         continue;
       result.yieldedNonZero[o][k] = static_cast<bool>(jet[k]);
-      if (config.includeOutput[o][k])
+      if (!config.includeOutput[o][k])
+        continue;
+      if (config.isCollapsedTop(k))
+        yields.push_back(jb.add(topAccumulators[o],
+                                weight ? jb.mul(weight, jet[k]) : jet[k]));
+      else
         yields.push_back(jb.orZero(jet[k]));
     }
     if (config.primalAccumulator[o])
@@ -387,6 +515,16 @@ struct StructuredOpModel
     return StructuredOpPropagation(cast<linalg::LinalgOp>(op), builder,
                                    context, operands)
         .run(results);
+  }
+
+  LogicalResult
+  propagateCollapsedJets(Operation *op, OpBuilder &builder,
+                         const JetRuleContext &context,
+                         ArrayRef<CoefficientList> operands, Value weights,
+                         SmallVectorImpl<CoefficientList> &results) const {
+    return StructuredOpPropagation(cast<linalg::LinalgOp>(op), builder,
+                                   context, operands)
+        .runCollapsed(weights, results);
   }
 };
 

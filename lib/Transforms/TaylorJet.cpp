@@ -245,15 +245,16 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
       continue;
     }
     Value jet = it->second;
-    for (unsigned k = 0; k < order; ++k)
-      results.push_back(CoeffOp::create(builder, ret.getLoc(), jet, k));
+    // With sum-top, every coefficient is read from the summed jet (the lower
+    // ones are unchanged), so that the sum is the only user of the jet.
     if (sumTop) {
       jet = weights.empty()
                 ? SumOp::create(builder, ret.getLoc(), jet, weightsArg)
                 : SumOp::create(builder, ret.getLoc(), jet,
                                 ArrayRef<double>(weights));
     }
-    results.push_back(CoeffOp::create(builder, ret.getLoc(), jet, order));
+    for (unsigned k = 0; k <= order; ++k)
+      results.push_back(CoeffOp::create(builder, ret.getLoc(), jet, k));
   }
   func::ReturnOp::create(builder, ret.getLoc(), results);
   ret.erase();
@@ -302,7 +303,9 @@ LogicalResult TaylorJetPass::wrap(Operation *op, OpBuilder &builder,
                                 cast<RankedTensorType>(type), false))
             : type);
 
-  auto propagate = PropagateOp::create(builder, loc, resultTypes, inputs);
+  auto propagate = PropagateOp::create(builder, loc, resultTypes, inputs,
+                                       /*weights=*/Value(),
+                                       /*static_weights=*/DenseF64ArrayAttr());
   Block *body = builder.createBlock(&propagate.getBody());
   IRMapping mapping;
   unsigned numOperands = op->getNumOperands();

@@ -29,53 +29,29 @@ using namespace mlir::taylor;
 
 namespace {
 
-/// Builds `Σ_r w_r x[r, ...]` for `x : tensor<R x T>`, returning a `T`.
-/// `weights` is a `tensor<R x elt>` or null (all weights one).
-Value buildDirectionSum(OpBuilder &builder, Location loc, Value x,
-                        Value weights, RankedTensorType resultType) {
-  auto xType = cast<RankedTensorType>(x.getType());
-  SmallVector<Value> dynamicSizes;
-  for (int64_t i = 0, e = resultType.getRank(); i < e; ++i)
-    if (resultType.isDynamicDim(i))
-      dynamicSizes.push_back(tensor::DimOp::create(builder, loc, x, i + 1));
-  Type elementType = resultType.getElementType();
-  Value empty = tensor::EmptyOp::create(builder, loc, resultType.getShape(),
-                                        elementType, dynamicSizes);
-  Value zero = arith::ConstantOp::create(builder, loc, elementType,
-                                         builder.getZeroAttr(elementType));
-  Value init =
-      linalg::FillOp::create(builder, loc, zero, empty).getResult(0);
-
-  MLIRContext *ctx = builder.getContext();
-  unsigned numLoops = xType.getRank();
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(numLoops, ctx);
-  AffineMap dropDirection = identity.dropResult(0);
-  SmallVector<Value> inputs = {x};
-  SmallVector<AffineMap> maps = {identity};
-  if (weights) {
-    inputs.push_back(weights);
-    maps.push_back(AffineMap::get(numLoops, 0, builder.getAffineDimExpr(0)));
-  }
-  maps.push_back(dropDirection);
-  SmallVector<utils::IteratorType> iterators(numLoops,
-                                             utils::IteratorType::parallel);
-  iterators[0] = utils::IteratorType::reduction;
-  auto generic = linalg::GenericOp::create(
-      builder, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
-      iterators, [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
-        Value term = args[0];
-        if (weights)
-          term = arith::MulFOp::create(b, nestedLoc, term, args[1]);
-        Value acc = arith::AddFOp::create(b, nestedLoc, args.back(), term);
-        linalg::YieldOp::create(b, nestedLoc, acc);
-      });
-  return generic.getResult(0);
+/// The weights of a sum over directions as a `tensor<R x elt>` value, or null
+/// when they are all ones (absent, or static ones).
+Value materializeWeights(OpBuilder &builder, Location loc, JetType jetType,
+                         Value weights,
+                         std::optional<ArrayRef<double>> staticWeights) {
+  if (weights || !staticWeights)
+    return weights;
+  if (llvm::all_of(*staticWeights, [](double w) { return w == 1.0; }))
+    return Value();
+  Type elementType = jetType.getElementType();
+  auto weightsType =
+      RankedTensorType::get({jetType.getDirections()}, elementType);
+  SmallVector<Attribute> values;
+  for (double w : *staticWeights)
+    values.push_back(builder.getFloatAttr(elementType, w));
+  return arith::ConstantOp::create(builder, loc,
+                                   DenseElementsAttr::get(weightsType, values));
 }
 
 /// `taylor.sum` -> `taylor.make_jet` of the unchanged lower coefficients and
 /// the reduced top coefficient.
 struct LowerSumOp : public OpRewritePattern<SumOp> {
-  LowerSumOp(MLIRContext *ctx, llvm::Statistic &counter)
+  LowerSumOp(MLIRContext *ctx, unsigned &counter)
       : OpRewritePattern<SumOp>(ctx), counter(counter) {}
 
   LogicalResult matchAndRewrite(SumOp op,
@@ -88,25 +64,16 @@ struct LowerSumOp : public OpRewritePattern<SumOp> {
       coefficients.push_back(CoeffOp::create(rewriter, loc, op.getJet(), k));
     Value top = CoeffOp::create(rewriter, loc, op.getJet(), order);
 
-    Value weights = op.getWeights();
-    if (std::optional<ArrayRef<double>> staticWeights = op.getStaticWeights()) {
-      Type elementType = jetType.getElementType();
-      auto weightsType =
-          RankedTensorType::get({jetType.getDirections()}, elementType);
-      SmallVector<Attribute> values;
-      for (double w : *staticWeights)
-        values.push_back(rewriter.getFloatAttr(elementType, w));
-      weights = arith::ConstantOp::create(
-          rewriter, loc, DenseElementsAttr::get(weightsType, values));
-    }
+    Value weights = materializeWeights(rewriter, loc, jetType, op.getWeights(),
+                                       op.getStaticWeights());
     coefficients.push_back(
-        buildDirectionSum(rewriter, loc, top, weights, jetType.getValueType()));
+        buildWeightedDirectionSum(rewriter, loc, top, weights));
     rewriter.replaceOpWithNewOp<MakeJetOp>(op, op.getType(), coefficients);
     ++counter;
     return success();
   }
 
-  llvm::Statistic &counter;
+  unsigned &counter;
 };
 
 /// Reports that `user` cannot be lowered because its operand `jet` was not
@@ -129,11 +96,6 @@ FailureOr<CoefficientList> getCoefficients(Value jet, Operation *user) {
     emitUnlowerableJetOperand(user, jet);
     return failure();
   }
-  if (make.getType().getCollapsed()) {
-    user->emitOpError()
-        << "cannot be lowered: collapsed jet operands are not supported yet";
-    return failure();
-  }
   CoefficientList list(make.getCoefficients().begin(),
                        make.getCoefficients().end());
   for (unsigned k = 1; k < list.size(); ++k)
@@ -152,14 +114,18 @@ LogicalResult lowerPropagate(PropagateOp propagate, RewriterBase &rewriter) {
     return propagate.emitOpError() << "cannot be lowered: no Taylor-mode rule "
                                       "for '"
                                    << primalOp->getName() << "'";
-  unsigned order = 0, directions = 0;
-  for (Type type : llvm::concat<const Type>(propagate.getInputs().getTypes(),
-                                            propagate.getResultTypes()))
-    if (auto jet = dyn_cast<JetType>(type)) {
-      order = jet.getOrder();
-      directions = jet.getDirections();
-    }
+  JetType jetType;
+  for (Type type : propagate.getInputs().getTypes())
+    if (auto jet = dyn_cast<JetType>(type))
+      jetType = jet;
+  unsigned order = jetType.getOrder(), directions = jetType.getDirections();
   JetRuleContext context{order, directions};
+  bool collapsed = propagate.isCollapsed();
+  if (collapsed && !rule.isTopCoefficientLinear())
+    return propagate.emitOpError()
+           << "cannot be lowered: the rule of '" << primalOp->getName()
+           << "' has no linear top coefficient, so it cannot take collapsed "
+              "jets";
 
   // Coefficients of the propagate operands, then of the primal op operands.
   SmallVector<CoefficientList> inputs;
@@ -198,8 +164,16 @@ LogicalResult lowerPropagate(PropagateOp propagate, RewriterBase &rewriter) {
   for (Value result : primalOp->getResults())
     results.push_back(context.passive(result));
   rewriter.setInsertionPoint(propagate);
-  if (failed(rule.propagateJets(rewriter, context, operands, results)))
+  if (collapsed) {
+    Value weights =
+        materializeWeights(rewriter, propagate.getLoc(), jetType,
+                           propagate.getWeights(), propagate.getStaticWeights());
+    if (failed(rule.propagateCollapsedJets(rewriter, context, operands,
+                                           weights, results)))
+      return failure();
+  } else if (failed(rule.propagateJets(rewriter, context, operands, results))) {
     return failure();
+  }
 
   SmallVector<Value> replacements;
   for (auto [result, list, primal] :
@@ -210,11 +184,16 @@ LogicalResult lowerPropagate(PropagateOp propagate, RewriterBase &rewriter) {
       continue;
     }
     SmallVector<Value> coefficients = {primal};
-    for (unsigned k = 1; k <= order; ++k)
-      coefficients.push_back(list[k] ? list[k]
-                                     : createZeroCoefficient(
-                                           rewriter, propagate.getLoc(),
-                                           primal, directions));
+    for (unsigned k = 1; k <= order; ++k) {
+      if (list[k])
+        coefficients.push_back(list[k]);
+      else if (collapsed && k == order)
+        coefficients.push_back(
+            createZeroLike(rewriter, propagate.getLoc(), primal));
+      else
+        coefficients.push_back(createZeroCoefficient(
+            rewriter, propagate.getLoc(), primal, directions));
+    }
     replacements.push_back(MakeJetOp::create(rewriter, propagate.getLoc(),
                                              jetType, coefficients));
   }
@@ -234,47 +213,58 @@ void reportUnlowered(Operation *op) {
   emitUnlowerableJetOperand(op, op->getOperand(0));
 }
 
+} // namespace
+
+LogicalResult mlir::taylor::lowerTaylorOps(func::FuncOp func,
+                                           TaylorLowerCounts *counts) {
+  for (Type type : func.getFunctionType().getInputs())
+    if (isa<JetType>(type))
+      return func.emitOpError() << "has a jet argument of type " << type
+                                << "; pass coefficient tensors and build the "
+                                   "jet with 'taylor.make_jet' instead";
+
+  // Expand taylor.propagate in program order: the jets of its operands are
+  // built by the make_jet ops that expanding its producers created.
+  SmallVector<PropagateOp> propagates;
+  func.walk<WalkOrder::PreOrder>(
+      [&](PropagateOp op) { propagates.push_back(op); });
+  IRRewriter rewriter(func.getContext());
+  for (PropagateOp propagate : propagates) {
+    if (failed(lowerPropagate(propagate, rewriter)))
+      return failure();
+    if (counts)
+      ++counts->propagates;
+  }
+
+  unsigned sums = 0;
+  RewritePatternSet patterns(func.getContext());
+  patterns.add<LowerSumOp>(func.getContext(), sums);
+  if (failed(applyPatternsGreedily(func, std::move(patterns))))
+    return func.emitOpError() << "taylor-lower did not converge";
+  if (counts)
+    counts->sums += sums;
+
+  bool failedToLower = false;
+  func.walk([&](Operation *op) {
+    if (!isa<MakeJetOp, CoeffOp, SumOp, PropagateOp>(op))
+      return;
+    reportUnlowered(op);
+    failedToLower = true;
+  });
+  return failure(failedToLower);
+}
+
+namespace {
+
 struct TaylorLowerPass : public taylor::impl::TaylorLowerBase<TaylorLowerPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    func::FuncOp func = getOperation();
-    for (Type type : func.getFunctionType().getInputs())
-      if (isa<JetType>(type)) {
-        func.emitOpError() << "has a jet argument of type " << type
-                           << "; pass coefficient tensors and build the jet "
-                              "with 'taylor.make_jet' instead";
-        return signalPassFailure();
-      }
-
-    // Expand taylor.propagate in program order: the jets of its operands are
-    // built by the make_jet ops that expanding its producers created.
-    SmallVector<PropagateOp> propagates;
-    func.walk<WalkOrder::PreOrder>(
-        [&](PropagateOp op) { propagates.push_back(op); });
-    IRRewriter rewriter(&getContext());
-    for (PropagateOp propagate : propagates) {
-      if (failed(lowerPropagate(propagate, rewriter)))
-        return signalPassFailure();
-      ++numPropagatesLowered;
-    }
-
-    RewritePatternSet patterns(&getContext());
-    patterns.add<LowerSumOp>(&getContext(), numSumsLowered);
-    if (failed(applyPatternsGreedily(func, std::move(patterns)))) {
-      func.emitOpError() << "taylor-lower did not converge";
-      return signalPassFailure();
-    }
-
-    bool failedToLower = false;
-    func.walk([&](Operation *op) {
-      if (!isa<MakeJetOp, CoeffOp, SumOp, PropagateOp>(op))
-        return;
-      reportUnlowered(op);
-      failedToLower = true;
-    });
-    if (failedToLower)
+    TaylorLowerCounts counts;
+    if (failed(lowerTaylorOps(getOperation(), &counts)))
       signalPassFailure();
+    numPropagatesLowered += counts.propagates;
+    numSumsLowered += counts.sums;
   }
 };
 

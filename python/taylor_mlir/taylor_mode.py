@@ -9,6 +9,14 @@ Example::
 `f_K` is then the K-th directional derivative along each of the R directions
 `x1[r]`. The higher input coefficients not listed in `input_coefficients`
 are zero and cost nothing.
+
+With `sum_top=True, collapse=True`, `taylor-collapse` runs after `taylor-jet`
+(collapsed Taylor mode): the top coefficient, summed over the directions, is
+carried once instead of per direction::
+
+    lap = TaylorJet(mlir_text, order=2, directions=D, input_coefficients=[1],
+                    sum_top=True, collapse=True)
+    f0, f1, laplacian = lap(x0, eye)
 """
 
 from __future__ import annotations
@@ -63,9 +71,11 @@ class TaylorJet:
         Σ_r w_r f_K^(r), instead of per direction.
       weights: compile-time weights w_r of that sum (default: ones).
       runtime_weights: take the weights as an argument after the x_k.
+      collapse: run `taylor-collapse` (needs `sum_top`): collapsed Taylor mode.
 
     Attributes:
       jet_ir: the module after `taylor-jet` (jets and `taylor.propagate`).
+      collapsed_ir: the module after `taylor-collapse` (None without it).
       lowered_ir: the module after `taylor-lower` (linalg on tensors).
     """
 
@@ -81,8 +91,14 @@ class TaylorJet:
         sum_top: bool = False,
         weights: Sequence[float] | None = None,
         runtime_weights: bool = False,
+        collapse: bool = False,
         context: ir.Context | None = None,
     ):
+        if collapse and not sum_top:
+            raise ValueError(
+                "collapse=True needs sum_top=True: taylor-collapse pushes the sum "
+                "over directions of the top coefficient toward the inputs"
+            )
         self.order = order
         self.directions = directions
         self.input_coefficients = (
@@ -117,6 +133,12 @@ class TaylorJet:
             passmanager.PassManager.parse(self.pipeline).run(module.operation)
             self._drop_other_functions(module)
             self.jet_ir = str(module)
+            self.collapsed_ir = None
+            if collapse:
+                passmanager.PassManager.parse("builtin.module(func.func(taylor-collapse))").run(
+                    module.operation
+                )
+                self.collapsed_ir = str(module)
             passmanager.PassManager.parse(
                 "builtin.module(func.func(taylor-lower), canonicalize, cse)"
             ).run(module.operation)

@@ -36,7 +36,51 @@ def Taylor_TaylorRuleOpInterface : OpInterface<"TaylorRuleOpInterface"> {
       (ins "::mlir::OpBuilder &":$builder,
            "const ::mlir::taylor::JetRuleContext &":$context,
            "::llvm::ArrayRef<::mlir::taylor::CoefficientList>":$operands,
-           "::llvm::SmallVectorImpl<::mlir::taylor::CoefficientList> &":$results)>
+           "::llvm::SmallVectorImpl<::mlir::taylor::CoefficientList> &":$results)>,
+    InterfaceMethod<[{
+        Whether the top coefficient of every result is linear in the top
+        coefficients of the operands,
+
+            f_K = J(x_0) · x_K + N_K(x_0, ..., x_{K-1}),
+
+        with `J` the op's Jacobian, i.e. its order-1 rule applied to `x_K`.
+        Then a weighted sum over directions of the results' top coefficients
+        equals `J · (Σ_r w_r x_K^(r)) + Σ_r w_r N_K^(r)`, and `taylor-collapse`
+        may move the sum from the results to the operands. This holds for
+        every rule built from Taylor arithmetic (Faà di Bruno, Leibniz,
+        linear maps); a rule that is not of this form returns false, and
+        `taylor-collapse` stops at it.
+      }],
+      "bool", "isTopCoefficientLinear", (ins), /*methodBody=*/"",
+      /*defaultImplementation=*/[{ return true; }]>,
+    InterfaceMethod<[{
+        Collapsed propagation: the operand lists hold `x_0 .. x_{K-1}` as for
+        `propagateJets` and, in entry `K`, the summed top coefficient
+        `X_K = Σ_r w_r x_K^(r)` (the primal type, no direction dimension;
+        null if zero). Emits `f_1 .. f_{K-1}` per direction and the summed
+        top coefficient `F_K = J · X_K + Σ_r w_r N_K^(r)` of every result.
+        `weights` is a `tensor<R x elt>`, or null for all-ones weights.
+
+        The default implementation works for every op with a linear top
+        coefficient: it runs `propagateJets` with `x_K = 0` (giving
+        `N_K^(r)`), reduces over the directions, and adds the linear map
+        `J · X_K` (`propagateJets` at order 1 with one direction). Ops
+        override it to fuse the reduction into the code that computes
+        `N_K^(r)`.
+      }],
+      "::llvm::LogicalResult", "propagateCollapsedJets",
+      (ins "::mlir::OpBuilder &":$builder,
+           "const ::mlir::taylor::JetRuleContext &":$context,
+           "::llvm::ArrayRef<::mlir::taylor::CoefficientList>":$operands,
+           "::mlir::Value":$weights,
+           "::llvm::SmallVectorImpl<::mlir::taylor::CoefficientList> &":$results),
+      /*methodBody=*/"",
+      /*defaultImplementation=*/[{
+        return ::mlir::taylor::propagateCollapsedJetsByParts(
+            ::llvm::cast<::mlir::taylor::TaylorRuleOpInterface>(
+                $_op.getOperation()),
+            builder, context, operands, weights, results);
+      }]>
   ];
 }
 

@@ -127,7 +127,7 @@ def Taylor_SumOp : Taylor_Op<"sum", [Pure,
 //===----------------------------------------------------------------------===//
 
 def Taylor_PropagateOp : Taylor_Op<"propagate", [IsolatedFromAbove,
-    RecursiveMemoryEffects, SingleBlock]> {
+    RecursiveMemoryEffects, SingleBlock, AttrSizedOperandSegments]> {
   let summary = "push jets through one op";
   let description = [{
     Wraps one op of the original program (its *primal op*) whose operands
@@ -139,7 +139,16 @@ def Taylor_PropagateOp : Taylor_Op<"propagate", [IsolatedFromAbove,
 
     `taylor-lower` expands the op with the primal op's Taylor rule
     (`TaylorRuleOpInterface`); `taylor-jet` creates these ops. All jets of
-    one `propagate` have the same order and number of directions.
+    one `propagate` have the same order and number of directions, and are
+    either all standard or all collapsed.
+
+    A *collapsed* `propagate` (created by `taylor-collapse`) takes and returns
+    collapsed jets, whose top coefficient is the weighted sum over directions
+    `Σ_r w_r f_K^(r)`. It carries the weights of that sum, like `taylor.sum`:
+    none (all ones), `static_weights`, or a runtime `weights` tensor. Its
+    rule computes the results' summed top coefficient
+    `J · (Σ_r w_r x_K^(r)) + Σ_r w_r N_K^(r)`, the second sum being over the
+    nonlinear contributions of the lower coefficients only.
 
     Example:
 
@@ -153,12 +162,27 @@ def Taylor_PropagateOp : Taylor_Op<"propagate", [IsolatedFromAbove,
       taylor.yield %0 : tensor<4x6xf64>
     }
     ```
+
+    The same op on collapsed jets, the top coefficients summed with weights
+    1, 2, 3:
+
+    ```mlir
+    %y = taylor.propagate(%x, %w, %init) static_weights [1.0, 2.0, 3.0]
+        : (!taylor.jet<2, 3, tensor<4x5xf64>, collapsed>, tensor<5x6xf64>,
+           tensor<4x6xf64>) -> !taylor.jet<2, 3, tensor<4x6xf64>, collapsed> {
+      ...
+    }
+    ```
   }];
-  let arguments = (ins Variadic<AnyType>:$inputs);
+  let arguments = (ins Variadic<AnyType>:$inputs,
+                       Optional<1DTensorOf<[AnyFloat]>>:$weights,
+                       OptionalAttr<DenseF64ArrayAttr>:$static_weights);
   let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    `(` $inputs `)` attr-dict `:` functional-type($inputs, results) $body
+    `(` $inputs `)` (`weights` `(` $weights^ `:` type($weights) `)`)?
+    (`static_weights` $static_weights^)?
+    attr-dict `:` functional-type($inputs, results) $body
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
@@ -167,6 +191,8 @@ def Taylor_PropagateOp : Taylor_Op<"propagate", [IsolatedFromAbove,
     ::mlir::Operation *getPrimalOp();
     /// The primal type of `type`: the value type of a jet, `type` otherwise.
     static ::mlir::Type getPrimalType(::mlir::Type type);
+    /// Whether the jets of this op are collapsed.
+    bool isCollapsed();
   }];
 }
 

@@ -59,6 +59,29 @@ Value createZeroLike(OpBuilder &builder, Location loc, Value like);
 /// The type `tensor<R x T>` of the higher coefficients of `primalType`.
 RankedTensorType getDirectionalType(Type primalType, unsigned directions);
 
+/// `Σ_r w_r x[r, ...]` for `x : tensor<R x T>`, a `T`, as a `linalg.generic`
+/// reducing over the leading dimension. `weights` is a `tensor<R x elt>` or
+/// null (all ones); the sum is accumulated into `init : T`, or into zeros if
+/// `init` is null.
+Value buildWeightedDirectionSum(OpBuilder &builder, Location loc, Value x,
+                                Value weights, Value init = Value());
+
+/// `value : T` reshaped to `tensor<1 x T>` (one direction).
+Value addUnitDirection(OpBuilder &builder, Location loc, Value value);
+/// `value : tensor<1 x T>` reshaped to `T`.
+Value dropUnitDirection(OpBuilder &builder, Location loc, Value value);
+
+/// The linear part `J · X_K` of the summed top coefficient of each result of
+/// `op`, from the summed top operand coefficients `X_K` (entry `K` of
+/// `operands`): the op's order-1 rule with one direction. Entries are null
+/// where `J · X_K` is zero (all `X_K` zero). `results` hold the primal
+/// results in entry 0.
+FailureOr<SmallVector<Value>>
+applyJacobianToTop(TaylorRuleOpInterface op, OpBuilder &builder,
+                   const JetRuleContext &context,
+                   ArrayRef<CoefficientList> operands,
+                   ArrayRef<CoefficientList> results);
+
 } // namespace taylor
 } // namespace mlir
 

@@ -24,6 +24,18 @@ namespace taylor {
 #define GEN_PASS_REGISTRATION
 #include "Taylor/Transforms/Passes.h.inc"
 
+/// What `lowerTaylorOps` expanded.
+struct TaylorLowerCounts {
+  unsigned propagates = 0;
+  unsigned sums = 0;
+};
+
+/// The `taylor-lower` transformation of one function: expands every
+/// `taylor.propagate` (standard or collapsed) and `taylor.sum`, and reports
+/// the taylor ops that cannot be lowered. Emits a diagnostic on failure.
+LogicalResult lowerTaylorOps(func::FuncOp func,
+                             TaylorLowerCounts *counts = nullptr);
+
 /// Options of the `taylor-to-llvm` pipeline.
 struct TaylorToLLVMPipelineOptions
     : public PassPipelineOptions<TaylorToLLVMPipelineOptions> {};

@@ -54,6 +54,82 @@ def TaylorLower : Pass<"taylor-lower", "func::FuncOp"> {
   ];
 }
 
+def TaylorCollapse : Pass<"taylor-collapse", "func::FuncOp"> {
+  let summary = "Collapsed Taylor mode: push sums over directions of top coefficients toward the inputs";
+  let description = [{
+    In every Taylor rule the top coefficient enters linearly:
+    `f_K = J(x_0) · x_K + N_K(x_0, ..., x_{K-1})`. Hence a weighted sum over
+    directions of a result's top coefficient, `taylor.sum`, can be moved
+    before the op that produced it:
+
+        sum(propagate(a, b, ...)) -> propagate(sum(a), sum(b), ...)
+
+    where the new `taylor.propagate` takes and returns collapsed jets (their
+    top coefficient is summed, without the direction dimension) and carries
+    the weights; its rule computes `J · (Σ_r w_r x_K^(r)) + Σ_r w_r N_K^(r)`.
+    The pattern is generic: it applies to every op whose rule
+    (`TaylorRuleOpInterface`) declares a linear top coefficient
+    (`isTopCoefficientLinear`), and it is repeated until the sums reach the
+    seeds, where `sum(make_jet(x_0, ..., x_{K-1}, 0))` becomes a collapsed
+    `make_jet` with a zero top coefficient (folded away when lowered).
+
+    Collapsed Taylor mode carries `1 + (K-1)·R + 1` coefficient tensors per
+    jet instead of `1 + K·R`.
+
+    - A jet summed by several `taylor.sum` ops with the same weights is
+      collapsed once. A jet that is also used unsummed keeps its standard
+      producer, next to the collapsed copy.
+    - Lower coefficients of a collapsed result (`taylor.coeff` below the
+      top) are read from the collapsed copy: they are the same in both forms.
+    - The rewrite stops (leaving the sum in place) at ops without a Taylor
+      rule, at rules without a linear top coefficient, at jets that are not
+      produced by `taylor.propagate` or `taylor.make_jet`, and when runtime
+      weights are defined after the producer.
+
+    Statistics report the jets carried between ops, the coefficient tensors
+    per jet and in total, before and after; with `cost-analysis`, also an
+    estimate of the floating-point operations of the lowered code before and
+    after (computed by lowering copies of the function), emitted as a remark.
+
+    Example: `taylor-opt --taylor-jet="order=2 directions=3 sum-top"
+    --taylor-collapse --taylor-lower`.
+  }];
+  let options = [
+    Option<"costAnalysis", "cost-analysis", "bool", /*default=*/"false",
+           "Estimate the FLOPs of the lowered code before and after "
+           "collapsing, and report the costs as a remark">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let statistics = [
+    Statistic<"numSumsPushed", "num-sums-pushed",
+              "Number of taylor.sum ops moved before a taylor.propagate">,
+    Statistic<"numSeedsCollapsed", "num-seeds-collapsed",
+              "Number of taylor.sum ops folded into a seed">,
+    Statistic<"jetsBefore", "jets-before",
+              "Jets carried between ops, before collapsing">,
+    Statistic<"standardJetsAfter", "standard-jets-after",
+              "Jets still standard (not collapsed) after collapsing">,
+    Statistic<"tensorsPerJetBefore", "coefficient-tensors-per-jet-before",
+              "Most coefficient tensors of one jet, before collapsing">,
+    Statistic<"tensorsPerJetAfter", "coefficient-tensors-per-jet-after",
+              "Most coefficient tensors of one jet, after collapsing">,
+    Statistic<"tensorsBefore", "coefficient-tensors-before",
+              "Coefficient tensors of all jets, before collapsing">,
+    Statistic<"tensorsAfter", "coefficient-tensors-after",
+              "Coefficient tensors of all jets, after collapsing">,
+    Statistic<"flopsBefore", "flops-before",
+              "Estimated FLOPs of the lowered code before collapsing "
+              "(cost-analysis)">,
+    Statistic<"flopsAfter", "flops-after",
+              "Estimated FLOPs of the lowered code after collapsing "
+              "(cost-analysis)">,
+  ];
+}
+
 def TaylorFuseSubByteTensors
     : Pass<"taylor-fuse-sub-byte-tensors", "func::FuncOp"> {
   let summary = "Fuse away tensors of sub-byte elements (i1 masks) before bufferization";
