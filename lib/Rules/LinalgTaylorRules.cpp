@@ -212,7 +212,8 @@ LogicalResult StructuredOpPropagation::run(
   }
 
   // Refine the configuration until a build confirms it (a few iterations at
-  // most: every refinement only switches flags one way).
+  // most: accumulate and primalAccumulator only switch on, and which outputs
+  // are non-zero only grows with them).
   for (unsigned attempt = 0;; ++attempt) {
     BuildResult result;
     linalg::GenericOp generic = build(config, result);
@@ -234,9 +235,13 @@ LogicalResult StructuredOpPropagation::run(
           config.accumulate[o][k] = true;
           changed = true;
         }
+        // An output is needed if it is non-zero or accumulated; a dropped
+        // one can become needed again once more coefficients of the
+        // accumulator are live (e.g. f_2 of a product reduction needs the
+        // accumulated f_1).
         bool needed = nonZero || config.accumulate[o][k];
-        if (config.includeOutput[o][k] && !needed) {
-          config.includeOutput[o][k] = false;
+        if (config.includeOutput[o][k] != needed) {
+          config.includeOutput[o][k] = needed;
           changed = true;
         }
       }

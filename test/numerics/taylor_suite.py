@@ -98,6 +98,7 @@ STRUCTURED = {
     "sum_reduction": lambda x: torch.tanh(x).sum(dim=-1, keepdim=True) * x,
     "mean_reduction": lambda x: torch.sin(x).mean(dim=1),
     "max_reduction": lambda x: torch.amax(torch.sin(x) * x, dim=1),
+    "prod_reduction": lambda x: torch.prod(torch.cos(x) + 1.5, dim=1),
     "bilinear_matmul": lambda x: torch.tanh(x) @ (x * x).T,
     "slice_concat": lambda x: torch.cat([torch.tanh(x[:, :2]), x[:, 2:] ** 2], dim=1),
     "reshape": lambda x: torch.tanh(x.reshape(B * D)).reshape(B, D) * x,

@@ -1,0 +1,420 @@
+"""Standard vs collapsed Taylor mode: exact Laplacian of the paper MLP.
+
+What is measured
+----------------
+The model is the MLP of the collapsed-Taylor-mode paper,
+``D -> 768 -> 768 -> 512 -> 512 -> 1`` with ``tanh`` after every hidden layer,
+in float64 (``torch.nn.Sequential`` of ``Linear``/``Tanh``, seeded), D = 50.
+It is imported once per batch size with torch-mlir
+(``taylor_mlir.torch_import``) and compiled by taylor-mlir twice with
+``TaylorJet(order=2, directions=D, input_coefficients=[1], sum_top=True)``:
+
+- ``standard``:  ``collapse=False`` (second-order coefficients per direction,
+  summed at the end);
+- ``collapsed``: ``collapse=True`` (``taylor-collapse``: the sum over the D
+  directions is pushed toward the inputs, one second-order coefficient).
+
+Both are called with the D unit directions ``x1 = eye`` (``[D, B, D]``) and
+return the exact Laplacian ``[B, 1]``.
+
+For each (method, batch size) the script reports: the compile time
+(``TaylorJet`` construction: ``taylor-jet``, ``taylor-collapse``,
+``taylor-lower``, LLVM lowering and JIT), the median and the minimum time per
+call over ``--repeats`` timed calls (after one untimed warm-up call), the peak
+extra resident memory during the timed calls, and the error of the Laplacian
+against a ``torch.func`` reference (the trace of the Hessian, float64). Then
+the ratios collapsed/standard of the median time and of the peak memory, per
+batch size, against the targets of the issue (time <= 0.55, memory <= 0.5;
+reported as PASS/MISS, not asserted).
+
+How
+---
+Every (method, batch size) runs in its own child process (this script with
+``--worker``; it prints one JSON object on stdout), so that both methods are
+measured the same way and neither inherits the other's heap. The parent builds
+the model, imports it with torch-mlir, computes the reference and hands the
+MLIR text, the input and the reference to the children through files.
+
+Peak memory in the child: after compiling and the warm-up call, the peak RSS
+is reset (``echo 5 > /proc/self/clear_refs`` resets ``VmHWM``), ``VmRSS`` is
+read, the timed calls run, and ``VmHWM`` is read from ``/proc/self/status``;
+the peak extra memory is ``VmHWM - VmRSS_before``. It counts the memory the
+compiled function allocates while it runs (intermediate coefficients) and its
+results.
+
+The children run with ``MALLOC_MMAP_THRESHOLD_=65536`` and
+``MALLOC_TRIM_THRESHOLD_=0``. By default glibc raises its mmap threshold
+dynamically (up to 32 MiB) once a large mmapped block is freed; afterwards the
+large buffers of the compiled code come from the heap, and the memory freed
+after the warm-up call stays in the process (counted in ``VmRSS_before`` and
+reused by the timed calls), so the peak would read as close to zero. A fixed
+threshold of 64 KiB keeps every large buffer in its own mapping, returned to
+the kernel on free, and a trim threshold of 0 returns freed memory at the top
+of the heap as well: each call then allocates afresh and the measured peak is
+the call's own.
+
+The compiled code is naive loops (no tiling or vectorization yet), so the
+default batch sizes are small; ``--small`` shrinks the model (D = 8, widths
+/16) for a quick end-to-end check.
+
+Usage::
+
+    .venv/bin/python benchmarks/collapse_mlp.py                 # default
+    .venv/bin/python benchmarks/collapse_mlp.py --batch 2 4 8 --repeats 5
+    .venv/bin/python benchmarks/collapse_mlp.py --small --batch 1 --repeats 1
+
+Results: ``benchmarks/results/collapse_mlp.{json,md}`` (``collapse_mlp_small``
+with ``--small``); the markdown table is printed on stdout, progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+METHODS = ("standard", "collapsed")
+PAPER_WIDTHS = (768, 768, 512, 512)
+PAPER_DIM = 50
+TARGETS = {"time": 0.55, "memory": 0.5}
+CHILD_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+
+
+# --------------------------------------------------------------------------
+# Child process: compile one method for one batch size, time it, measure it.
+# --------------------------------------------------------------------------
+
+
+def read_status_kib(*keys: str) -> dict[str, int]:
+    """Reads ``keys`` (e.g. ``VmRSS``) from /proc/self/status, in KiB."""
+    values = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in keys:
+                values[name] = int(rest.split()[0])
+    return values
+
+
+def reset_peak_rss() -> None:
+    """Resets VmHWM to the current RSS (Linux >= 4.0)."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
+def run_worker(args: argparse.Namespace) -> dict[str, Any]:
+    from taylor_mlir.taylor_mode import TaylorJet
+
+    workdir = Path(args.workdir)
+    text = (workdir / f"model_b{args.batch}.mlir").read_text()
+    x = np.load(workdir / f"x_b{args.batch}.npy")
+    reference = np.load(workdir / f"ref_b{args.batch}.npy")
+    batch, dim = x.shape
+    eye = np.ascontiguousarray(
+        np.broadcast_to(np.eye(dim)[:, None, :], (dim, batch, dim))
+    )
+
+    start = time.perf_counter()
+    jet = TaylorJet(
+        text,
+        order=2,
+        directions=dim,
+        input_coefficients=[1],
+        sum_top=True,
+        collapse=args.method == "collapsed",
+    )
+    compile_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    _, _, laplacian = jet(x, eye)
+    warmup_s = time.perf_counter() - start
+    laplacian = np.asarray(laplacian).reshape(-1)
+    error = float(np.max(np.abs(laplacian - reference)) / np.max(np.abs(reference)))
+    del laplacian
+
+    gc.collect()
+    gc.disable()
+    reset_peak_rss()
+    rss_before = read_status_kib("VmRSS")["VmRSS"]
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        outputs = jet(x, eye)
+        times.append(time.perf_counter() - start)
+        del outputs
+    peak = read_status_kib("VmHWM")["VmHWM"]
+    gc.enable()
+
+    return {
+        "method": args.method,
+        "batch": batch,
+        "compile_s": compile_s,
+        "warmup_s": warmup_s,
+        "times_s": times,
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "rss_before_mib": rss_before / 1024,
+        "peak_rss_mib": peak / 1024,
+        "peak_extra_mib": (peak - rss_before) / 1024,
+        "max_rel_error": error,
+    }
+
+
+# --------------------------------------------------------------------------
+# Parent process: model, import, reference, one child per measurement, report.
+# --------------------------------------------------------------------------
+
+
+def build_model(dim: int, widths: tuple[int, ...], seed: int) -> Any:
+    import torch
+
+    torch.manual_seed(seed)
+    layers: list[torch.nn.Module] = []
+    previous = dim
+    for width in widths:
+        layers += [torch.nn.Linear(previous, width), torch.nn.Tanh()]
+        previous = width
+    layers.append(torch.nn.Linear(previous, 1))
+    return torch.nn.Sequential(*layers).double().eval()
+
+
+def reference_laplacian(model: Any, x: Any) -> np.ndarray:
+    """The Laplacian of ``model`` at each row of ``x``: tr(Hessian), torch.func."""
+    import torch
+    from torch.func import hessian, vmap
+
+    def f(xi: torch.Tensor) -> torch.Tensor:
+        return model(xi[None])[0, 0]
+
+    with torch.no_grad():
+        return vmap(lambda xi: torch.trace(hessian(f)(xi)))(x).numpy()
+
+
+def run_child(
+    method: str, batch: int, repeats: int, workdir: Path
+) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--method",
+        method,
+        "--batch",
+        str(batch),
+        "--repeats",
+        str(repeats),
+        "--workdir",
+        str(workdir),
+    ]
+    env = {**os.environ, **CHILD_ENV}
+    completed = subprocess.run(command, capture_output=True, text=True, env=env)
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"worker ({method}, batch {batch}) failed with exit code "
+            f"{completed.returncode}:\n{completed.stderr.strip()}"
+        )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def verdict(ratio: float, target: float) -> str:
+    return "PASS" if ratio <= target else "MISS"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    config = report["config"]
+    widths = " -> ".join(map(str, [config["dim"], *config["widths"], 1]))
+    lines = [
+        "# Standard vs collapsed Taylor mode: exact Laplacian of an MLP",
+        "",
+        f"Model `{widths}`, tanh, float64, order 2, {config['dim']} directions; "
+        f"{config['repeats']} timed calls after 1 warm-up; "
+        f"commit `{report['machine']['commit']}`, "
+        f"{report['machine']['cpu_count']} CPUs, {report['date']}.",
+        "",
+        "| batch | method | compile (s) | median (ms) | min (ms) "
+        "| peak extra (MiB) | max rel. error |",
+        "|---:|:---|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["measurements"]:
+        lines.append(
+            f"| {r['batch']} | {r['method']} | {r['compile_s']:.2f} "
+            f"| {1e3 * r['median_s']:.1f} | {1e3 * r['min_s']:.1f} "
+            f"| {r['peak_extra_mib']:.2f} | {r['max_rel_error']:.1e} |"
+        )
+    time_target, memory_target = TARGETS["time"], TARGETS["memory"]
+    lines += [
+        "",
+        f"| batch | time collapsed/standard (target <= {time_target}) "
+        f"| memory collapsed/standard (target <= {memory_target}) |",
+        "|---:|:---|:---|",
+    ]
+    for r in report["ratios"]:
+        lines.append(
+            f"| {r['batch']} | {r['time']:.3f} {r['time_verdict']} "
+            f"| {r['memory']:.3f} {r['memory_verdict']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_benchmark(args: argparse.Namespace) -> None:
+    import torch
+
+    if args.small:
+        dim, widths = 8, tuple(w // 16 for w in PAPER_WIDTHS)
+    else:
+        dim, widths = args.dim, PAPER_WIDTHS
+    stem = "collapse_mlp_small" if args.small else "collapse_mlp"
+    model = build_model(dim, widths, args.seed)
+    generator = torch.Generator().manual_seed(args.seed + 1)
+    inputs = {
+        b: torch.randn(b, dim, dtype=torch.float64, generator=generator)
+        for b in args.batch
+    }
+
+    from taylor_mlir.torch_import import import_torch_modules
+
+    print(f"importing the model with torch-mlir ({len(inputs)} batch sizes)", file=sys.stderr)
+    start = time.perf_counter()
+    texts = import_torch_modules([(model, (x,)) for x in inputs.values()])
+    import_s = time.perf_counter() - start
+
+    measurements = []
+    with tempfile.TemporaryDirectory(prefix="collapse_mlp_") as tmp:
+        workdir = Path(tmp)
+        for (b, x), text in zip(inputs.items(), texts):
+            (workdir / f"model_b{b}.mlir").write_text(text)
+            np.save(workdir / f"x_b{b}.npy", x.numpy())
+            np.save(workdir / f"ref_b{b}.npy", reference_laplacian(model, x))
+        for b in args.batch:
+            for method in args.methods:
+                print(f"[{method:>9} batch {b:>3}] ...", end="", file=sys.stderr, flush=True)
+                r = run_child(method, b, args.repeats, workdir)
+                print(
+                    f" compile {r['compile_s']:.2f} s, median "
+                    f"{1e3 * r['median_s']:.1f} ms, peak extra "
+                    f"{r['peak_extra_mib']:.2f} MiB, error {r['max_rel_error']:.1e}",
+                    file=sys.stderr,
+                )
+                measurements.append(r)
+
+    ratios = []
+    by_key = {(r["method"], r["batch"]): r for r in measurements}
+    for b in args.batch:
+        standard, collapsed = by_key.get(("standard", b)), by_key.get(("collapsed", b))
+        if standard is None or collapsed is None:
+            continue
+        time_ratio = collapsed["median_s"] / standard["median_s"]
+        memory_ratio = collapsed["peak_extra_mib"] / standard["peak_extra_mib"]
+        ratios.append(
+            {
+                "batch": b,
+                "time": time_ratio,
+                "time_verdict": verdict(time_ratio, TARGETS["time"]),
+                "memory": memory_ratio,
+                "memory_verdict": verdict(memory_ratio, TARGETS["memory"]),
+            }
+        )
+
+    report = {
+        "benchmark": "collapse_mlp",
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "config": {
+            "dim": dim,
+            "widths": list(widths),
+            "activation": "tanh",
+            "dtype": "float64",
+            "batch": list(args.batch),
+            "repeats": args.repeats,
+            "warmup": 1,
+            "seed": args.seed,
+            "small": args.small,
+            "child_env": CHILD_ENV,
+        },
+        "machine": {
+            "commit": git_commit(),
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+        },
+        "torch_mlir_import_s": import_s,
+        "targets": TARGETS,
+        "measurements": measurements,
+        "ratios": ratios,
+    }
+    table = markdown(report)
+    print(table)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / f"{stem}.md").write_text(table)
+    print(f"wrote {out_dir / stem}.json and .md", file=sys.stderr)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--batch", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls")
+    parser.add_argument("--dim", type=int, default=PAPER_DIM, help="input size D")
+    parser.add_argument(
+        "--small", action="store_true", help="D = 8 and widths / 16 (a quick check)"
+    )
+    parser.add_argument(
+        "--methods", nargs="+", choices=METHODS, default=list(METHODS)
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out-dir", default=str(HERE / "results"))
+    # Internal: one measurement in a child process.
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--method", choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker and (args.method is None or args.workdir is None):
+        parser.error("--worker needs --method and --workdir")
+    if args.worker and len(args.batch) != 1:
+        parser.error("--worker takes one --batch")
+    if args.worker:
+        args.batch = args.batch[0]
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.worker:
+        print(json.dumps(run_worker(args)))
+    else:
+        run_benchmark(args)
+
+
+if __name__ == "__main__":
+    main()
