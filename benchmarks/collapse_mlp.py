@@ -200,13 +200,10 @@ def reference_laplacian(model: Any, x: Any) -> np.ndarray:
     def f(xi: torch.Tensor) -> torch.Tensor:
         return model(xi[None])[0, 0]
 
-    with torch.no_grad():
-        return vmap(lambda xi: torch.trace(hessian(f)(xi)))(x).numpy()
+    return vmap(lambda xi: torch.trace(hessian(f)(xi)))(x).detach().numpy()
 
 
-def run_child(
-    method: str, batch: int, repeats: int, workdir: Path
-) -> dict[str, Any]:
+def run_child(method: str, batch: int, repeats: int, workdir: Path) -> dict[str, Any]:
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -299,7 +296,10 @@ def run_benchmark(args: argparse.Namespace) -> None:
 
     from taylor_mlir.torch_import import import_torch_modules
 
-    print(f"importing the model with torch-mlir ({len(inputs)} batch sizes)", file=sys.stderr)
+    print(
+        f"importing the model with torch-mlir ({len(inputs)} batch sizes)",
+        file=sys.stderr,
+    )
     start = time.perf_counter()
     texts = import_torch_modules([(model, (x,)) for x in inputs.values()])
     import_s = time.perf_counter() - start
@@ -307,13 +307,18 @@ def run_benchmark(args: argparse.Namespace) -> None:
     measurements = []
     with tempfile.TemporaryDirectory(prefix="collapse_mlp_") as tmp:
         workdir = Path(tmp)
-        for (b, x), text in zip(inputs.items(), texts):
+        for (b, x), text in zip(inputs.items(), texts, strict=True):
             (workdir / f"model_b{b}.mlir").write_text(text)
             np.save(workdir / f"x_b{b}.npy", x.numpy())
             np.save(workdir / f"ref_b{b}.npy", reference_laplacian(model, x))
         for b in args.batch:
             for method in args.methods:
-                print(f"[{method:>9} batch {b:>3}] ...", end="", file=sys.stderr, flush=True)
+                print(
+                    f"[{method:>9} batch {b:>3}] ...",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 r = run_child(method, b, args.repeats, workdir)
                 print(
                     f" compile {r['compile_s']:.2f} s, median "
@@ -389,9 +394,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--small", action="store_true", help="D = 8 and widths / 16 (a quick check)"
     )
-    parser.add_argument(
-        "--methods", nargs="+", choices=METHODS, default=list(METHODS)
-    )
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default=str(HERE / "results"))
     # Internal: one measurement in a child process.

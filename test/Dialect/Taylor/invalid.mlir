@@ -274,3 +274,51 @@ func.func @yield_outside(%x: tensor<4xf64>) {
   // expected-error @+1 {{'taylor.yield' op expects parent op 'taylor.propagate'}}
   taylor.yield %x : tensor<4xf64>
 }
+
+// -----
+
+func.func @propagate_mixed(%j: !taylor.jet<2, 3, tensor<4xf64>, collapsed>, %e: tensor<4xf64>) {
+  // expected-error @+1 {{expects all jets to be standard or all to be collapsed, but result #0 has type '!taylor.jet<2, 3, tensor<4xf64>>'}}
+  %a = taylor.propagate(%j, %e) : (!taylor.jet<2, 3, tensor<4xf64>, collapsed>, tensor<4xf64>) -> !taylor.jet<2, 3, tensor<4xf64>> {
+  ^bb0(%x: tensor<4xf64>, %o: tensor<4xf64>):
+    %r = linalg.exp ins(%x : tensor<4xf64>) outs(%o : tensor<4xf64>) -> tensor<4xf64>
+    taylor.yield %r : tensor<4xf64>
+  }
+  return
+}
+
+// -----
+
+func.func @propagate_weights_standard(%j: !taylor.jet<2, 3, tensor<4xf64>>, %e: tensor<4xf64>) {
+  // expected-error @+1 {{takes weights only on collapsed jets}}
+  %a = taylor.propagate(%j, %e) static_weights [1.0, 2.0, 3.0] : (!taylor.jet<2, 3, tensor<4xf64>>, tensor<4xf64>) -> !taylor.jet<2, 3, tensor<4xf64>> {
+  ^bb0(%x: tensor<4xf64>, %o: tensor<4xf64>):
+    %r = linalg.exp ins(%x : tensor<4xf64>) outs(%o : tensor<4xf64>) -> tensor<4xf64>
+    taylor.yield %r : tensor<4xf64>
+  }
+  return
+}
+
+// -----
+
+func.func @propagate_weight_count(%j: !taylor.jet<2, 3, tensor<4xf64>, collapsed>, %w: tensor<2xf64>, %e: tensor<4xf64>) {
+  // expected-error @+1 {{expects 3 weights (one per direction), got 'tensor<2xf64>'}}
+  %a = taylor.propagate(%j, %e) weights(%w : tensor<2xf64>) : (!taylor.jet<2, 3, tensor<4xf64>, collapsed>, tensor<4xf64>) -> !taylor.jet<2, 3, tensor<4xf64>, collapsed> {
+  ^bb0(%x: tensor<4xf64>, %o: tensor<4xf64>):
+    %r = linalg.exp ins(%x : tensor<4xf64>) outs(%o : tensor<4xf64>) -> tensor<4xf64>
+    taylor.yield %r : tensor<4xf64>
+  }
+  return
+}
+
+// -----
+
+func.func @propagate_both_weights(%j: !taylor.jet<2, 3, tensor<4xf64>, collapsed>, %w: tensor<3xf64>, %e: tensor<4xf64>) {
+  // expected-error @+1 {{takes either runtime 'weights' or 'static_weights', not both}}
+  %a = taylor.propagate(%j, %e) weights(%w : tensor<3xf64>) static_weights [1.0, 2.0, 3.0] : (!taylor.jet<2, 3, tensor<4xf64>, collapsed>, tensor<4xf64>) -> !taylor.jet<2, 3, tensor<4xf64>, collapsed> {
+  ^bb0(%x: tensor<4xf64>, %o: tensor<4xf64>):
+    %r = linalg.exp ins(%x : tensor<4xf64>) outs(%o : tensor<4xf64>) -> tensor<4xf64>
+    taylor.yield %r : tensor<4xf64>
+  }
+  return
+}

@@ -114,3 +114,26 @@ func.func @propagate_constant_and_mask(%j: !taylor.jet<1, 2, tensor<4xf32>>, %e:
   }
   return %r#0, %r#1 : !taylor.jet<1, 2, tensor<4xf32>>, tensor<4xi1>
 }
+
+// Collapsed propagate ops carry the weights of the sum.
+// CHECK-LABEL: func.func @collapsed_propagate
+// CHECK-SAME: (%[[J:.*]]: !taylor.jet<2, 3, tensor<4xf64>, collapsed>, %[[W:.*]]: tensor<3xf64>, %[[E:.*]]: tensor<4xf64>)
+func.func @collapsed_propagate(%j: !taylor.jet<2, 3, tensor<4xf64>, collapsed>, %w: tensor<3xf64>,
+                               %e: tensor<4xf64>)
+    -> (!taylor.jet<2, 3, tensor<4xf64>, collapsed>, !taylor.jet<2, 3, tensor<4xf64>, collapsed>) {
+  // CHECK: taylor.propagate(%[[J]], %[[E]]) static_weights [1.000000e+00, 2.000000e+00, 3.000000e+00] : (!taylor.jet<2, 3, tensor<4xf64>, collapsed>, tensor<4xf64>) -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+  %a = taylor.propagate(%j, %e) static_weights [1.0, 2.0, 3.0]
+      : (!taylor.jet<2, 3, tensor<4xf64>, collapsed>, tensor<4xf64>) -> !taylor.jet<2, 3, tensor<4xf64>, collapsed> {
+  ^bb0(%x: tensor<4xf64>, %o: tensor<4xf64>):
+    %r = linalg.exp ins(%x : tensor<4xf64>) outs(%o : tensor<4xf64>) -> tensor<4xf64>
+    taylor.yield %r : tensor<4xf64>
+  }
+  // CHECK: taylor.propagate(%[[J]], %[[E]]) weights(%[[W]] : tensor<3xf64>) : (!taylor.jet<2, 3, tensor<4xf64>, collapsed>, tensor<4xf64>) -> !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+  %b = taylor.propagate(%j, %e) weights(%w : tensor<3xf64>)
+      : (!taylor.jet<2, 3, tensor<4xf64>, collapsed>, tensor<4xf64>) -> !taylor.jet<2, 3, tensor<4xf64>, collapsed> {
+  ^bb0(%x: tensor<4xf64>, %o: tensor<4xf64>):
+    %r = linalg.exp ins(%x : tensor<4xf64>) outs(%o : tensor<4xf64>) -> tensor<4xf64>
+    taylor.yield %r : tensor<4xf64>
+  }
+  return %a, %b : !taylor.jet<2, 3, tensor<4xf64>, collapsed>, !taylor.jet<2, 3, tensor<4xf64>, collapsed>
+}
