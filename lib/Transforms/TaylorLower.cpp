@@ -50,25 +50,32 @@ Value materializeWeights(OpBuilder &builder, Location loc, JetType jetType,
 
 /// `taylor.sum` -> `taylor.make_jet` of the unchanged lower coefficients and
 /// the reduced top coefficient.
+void lowerSum(SumOp op, RewriterBase &rewriter) {
+  auto jetType = cast<JetType>(op.getJet().getType());
+  Location loc = op.getLoc();
+  unsigned order = jetType.getOrder();
+  rewriter.setInsertionPoint(op);
+  SmallVector<Value> coefficients;
+  if (auto make = op.getJet().getDefiningOp<MakeJetOp>())
+    llvm::append_range(coefficients, make.getCoefficients());
+  else
+    for (unsigned k = 0; k <= order; ++k)
+      coefficients.push_back(CoeffOp::create(rewriter, loc, op.getJet(), k));
+  Value top = coefficients.pop_back_val();
+  Value weights = materializeWeights(rewriter, loc, jetType, op.getWeights(),
+                                     op.getStaticWeights());
+  coefficients.push_back(buildWeightedDirectionSum(rewriter, loc, top, weights));
+  rewriter.replaceOpWithNewOp<MakeJetOp>(op, op.getType(), coefficients);
+}
+
+/// Lowers the sums left after the propagate ops, and folds coefficient reads.
 struct LowerSumOp : public OpRewritePattern<SumOp> {
   LowerSumOp(MLIRContext *ctx, unsigned &counter)
       : OpRewritePattern<SumOp>(ctx), counter(counter) {}
 
   LogicalResult matchAndRewrite(SumOp op,
                                 PatternRewriter &rewriter) const override {
-    auto jetType = cast<JetType>(op.getJet().getType());
-    Location loc = op.getLoc();
-    unsigned order = jetType.getOrder();
-    SmallVector<Value> coefficients;
-    for (unsigned k = 0; k < order; ++k)
-      coefficients.push_back(CoeffOp::create(rewriter, loc, op.getJet(), k));
-    Value top = CoeffOp::create(rewriter, loc, op.getJet(), order);
-
-    Value weights = materializeWeights(rewriter, loc, jetType, op.getWeights(),
-                                       op.getStaticWeights());
-    coefficients.push_back(
-        buildWeightedDirectionSum(rewriter, loc, top, weights));
-    rewriter.replaceOpWithNewOp<MakeJetOp>(op, op.getType(), coefficients);
+    lowerSum(op, rewriter);
     ++counter;
     return success();
   }
@@ -223,20 +230,30 @@ LogicalResult mlir::taylor::lowerTaylorOps(func::FuncOp func,
                                 << "; pass coefficient tensors and build the "
                                    "jet with 'taylor.make_jet' instead";
 
-  // Expand taylor.propagate in program order: the jets of its operands are
-  // built by the make_jet ops that expanding its producers created.
-  SmallVector<PropagateOp> propagates;
-  func.walk<WalkOrder::PreOrder>(
-      [&](PropagateOp op) { propagates.push_back(op); });
+  // Expand taylor.propagate and taylor.sum in program order: the jets of
+  // their operands are built by the make_jet ops that expanding their
+  // producers created (a sum of a seed can feed a collapsed propagate).
+  SmallVector<Operation *> jetOps;
+  func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (isa<PropagateOp, SumOp>(op))
+      jetOps.push_back(op);
+  });
   IRRewriter rewriter(func.getContext());
-  for (PropagateOp propagate : propagates) {
-    if (failed(lowerPropagate(propagate, rewriter)))
+  unsigned sums = 0;
+  for (Operation *op : jetOps) {
+    if (auto sum = dyn_cast<SumOp>(op)) {
+      if (sum.getJet().getDefiningOp<MakeJetOp>()) {
+        lowerSum(sum, rewriter);
+        ++sums;
+      }
+      continue;
+    }
+    if (failed(lowerPropagate(cast<PropagateOp>(op), rewriter)))
       return failure();
     if (counts)
       ++counts->propagates;
   }
 
-  unsigned sums = 0;
   RewritePatternSet patterns(func.getContext());
   patterns.add<LowerSumOp>(func.getContext(), sums);
   if (failed(applyPatternsGreedily(func, std::move(patterns))))
