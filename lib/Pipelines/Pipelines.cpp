@@ -58,6 +58,8 @@ void taylor::buildTaylorToLLVMPipeline(
   bufferization::BufferDeallocationPipelineOptions deallocOptions;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
   pm.addPass(createCanonicalizerPass());
+  // ... as soon as it is dead, not at the end of the function.
+  pm.addNestedPass<func::FuncOp>(createTaylorEarlyDealloc());
 
   // Structured ops to loops, loops to branches.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

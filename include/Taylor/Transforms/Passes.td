@@ -130,6 +130,28 @@ def TaylorCollapse : Pass<"taylor-collapse", "func::FuncOp"> {
   ];
 }
 
+def TaylorEarlyDealloc : Pass<"taylor-early-dealloc", "func::FuncOp"> {
+  let summary = "Free each buffer right after its last use";
+  let description = [{
+    MLIR's ownership-based buffer deallocation places `memref.dealloc` at the
+    end of the block that allocates the buffer. In straight-line code (the
+    Taylor-mode programs), every intermediate buffer then lives until the
+    function returns, and the peak memory is the sum of all of them. This
+    pass moves a `memref.dealloc` of a `memref.alloc` of the same block up to
+    right after the last op that uses the buffer or a view of it
+    (`ViewLikeOpInterface`); uses in nested regions count as their ancestor in
+    the block. Buffers that may escape (used by the block's terminator or
+    outside the block) are left alone.
+
+    Run it after the buffer deallocation pipeline.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+  let statistics = [
+    Statistic<"numDeallocsMoved", "num-deallocs-moved",
+              "Number of memref.dealloc ops moved up to the buffer's last use">,
+  ];
+}
+
 def TaylorFuseSubByteTensors
     : Pass<"taylor-fuse-sub-byte-tensors", "func::FuncOp"> {
   let summary = "Fuse away tensors of sub-byte elements (i1 masks) before bufferization";
