@@ -72,6 +72,8 @@ class TaylorJet:
       weights: compile-time weights w_r of that sum (default: ones).
       runtime_weights: take the weights as an argument after the x_k.
       collapse: run `taylor-collapse` (needs `sum_top`): collapsed Taylor mode.
+      track_allocations: count the heap memory of the compiled code
+        (`self.allocations`, see `jit.AllocationTracker`).
 
     Attributes:
       jet_ir: the module after `taylor-jet` (jets and `taylor.propagate`).
@@ -92,6 +94,7 @@ class TaylorJet:
         weights: Sequence[float] | None = None,
         runtime_weights: bool = False,
         collapse: bool = False,
+        track_allocations: bool = False,
         context: ir.Context | None = None,
     ):
         if collapse and not sum_top:
@@ -143,7 +146,7 @@ class TaylorJet:
                 "builtin.module(func.func(taylor-lower), canonicalize, cse)"
             ).run(module.operation)
             self.lowered_ir = str(module)
-            self._jit = JitModule(module)
+            self._jit = JitModule(module, track_allocations=track_allocations)
 
     def _drop_other_functions(self, module: ir.Module) -> None:
         for op in list(module.body.operations):
@@ -152,6 +155,11 @@ class TaylorJet:
                 and ir.StringAttr(op.attributes["sym_name"]).value != self.jet_function
             ):
                 op.operation.erase()
+
+    @property
+    def allocations(self):
+        """The `jit.AllocationTracker` (with `track_allocations`), else None."""
+        return self._jit.allocations
 
     def __call__(self, *args: Any) -> list[Any]:
         """Runs the jet function: `x_0`, the listed `x_k`, the weights (with
