@@ -34,8 +34,13 @@ void taylor::buildTaylorToLLVMPipeline(
   pm.addNestedPass<func::FuncOp>(createTaylorLower());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // The primal function and its derivatives once, not once per direction.
+  pm.addNestedPass<func::FuncOp>(createTaylorHoistDirectionInvariants());
+  pm.addPass(createCSEPass());
   // No i1 tensor may reach memory (masks are fused into their users).
   pm.addNestedPass<func::FuncOp>(createTaylorFuseSubByteTensors());
+  // Zero fills merged by CSE would be copied once per extra destination.
+  pm.addNestedPass<func::FuncOp>(createTaylorUnshareFills());
 
   // Tensors to buffers. Function arguments and results become plain
   // (identity-layout) memrefs, so callers can pass contiguous arrays.

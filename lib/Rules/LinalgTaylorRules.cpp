@@ -187,6 +187,27 @@ StructuredOpPropagation::runCollapsed(Value weights,
   return success();
 }
 
+/// The input of `generic` that `result` merely copies (the body yields the
+/// input's block argument, read with the same indexing map as the result,
+/// in a loop nest without reductions), or null.
+static Value getCopiedInput(linalg::GenericOp generic, OpResult result) {
+  if (generic.getNumReductionLoops() != 0)
+    return Value();
+  auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
+  auto arg = dyn_cast<BlockArgument>(
+      yield.getValues()[result.getResultNumber()]);
+  if (!arg || arg.getOwner() != generic.getBody() ||
+      arg.getArgNumber() >= generic.getNumDpsInputs())
+    return Value();
+  OpOperand *input = generic.getDpsInputOperand(arg.getArgNumber());
+  OpOperand *init = generic.getDpsInitOperand(result.getResultNumber());
+  if (input->get().getType() != result.getType() ||
+      generic.getMatchingIndexingMap(input) !=
+          generic.getMatchingIndexingMap(init))
+    return Value();
+  return input->get();
+}
+
 LogicalResult StructuredOpPropagation::run(
     SmallVectorImpl<CoefficientList> &results, BuildConfig config) {
   if (!op.hasPureTensorSemantics())
@@ -253,12 +274,17 @@ LogicalResult StructuredOpPropagation::run(
     }
     if (changed)
       return op->emitOpError() << "Taylor-mode rule did not converge";
-    // Map the generic's results to coefficients.
+    // Map the generic's results to coefficients; a result that is a copy of
+    // an input coefficient (e.g. f_k = x_k through an add of a passive bias)
+    // is that input, and the copy is left dead.
     unsigned resultIndex = 0;
     for (unsigned o = 0; o < numOutputs; ++o)
       for (unsigned k = 1; k <= order; ++k)
-        if (config.includeOutput[o][k])
-          results[o][k] = generic->getResult(resultIndex++);
+        if (config.includeOutput[o][k]) {
+          OpResult result = generic->getResult(resultIndex++);
+          Value copied = getCopiedInput(generic, result);
+          results[o][k] = copied ? copied : result;
+        }
     return success();
   }
 }

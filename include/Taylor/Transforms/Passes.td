@@ -152,6 +152,56 @@ def TaylorEarlyDealloc : Pass<"taylor-early-dealloc", "func::FuncOp"> {
   ];
 }
 
+def TaylorHoistDirectionInvariants
+    : Pass<"taylor-hoist-direction-invariants", "func::FuncOp"> {
+  let summary = "Compute what does not depend on the direction loop once";
+  let description = [{
+    The generics of the Taylor rules loop over the R directions outermost,
+    and their bodies recompute the primal scalar function and its
+    derivatives (`tanh(x_0)`, `1 - y²`, ...) for every direction. For a
+    `linalg.generic` whose inner loops are all parallel, this pass moves the
+    body ops that do not depend on the outermost loop (`d0`) into a new
+    generic over the inner loops, which materializes the values the rest of
+    the body needs (one tensor of the inner iteration space per value, float
+    values only); the original generic reads them. Applied when something
+    costly (a `math` op, a division) is invariant; constants stay.
+
+    The outer loop may be a reduction (the collapsed top coefficient sums
+    over the directions).
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let statistics = [
+    Statistic<"numHoisted", "num-hoisted",
+              "Number of generics whose invariant computations were hoisted">,
+  ];
+}
+
+def TaylorUnshareFills : Pass<"taylor-unshare-fills", "func::FuncOp"> {
+  let summary = "Give every destination use of a linalg.fill its own fill";
+  let description = [{
+    CSE merges identical `linalg.fill`s of `tensor.empty` (the zero initial
+    values of reductions). A fill that several destination-style ops use as
+    their init forces one-shot bufferization to copy it for all but one of
+    them and to keep it alive until the last use: a buffer and a copy per
+    extra use. This pass clones the fill (and its `tensor.empty`) right
+    before every destination use after the first, so that each bufferizes in
+    place. Uses as an input are left alone.
+
+    Run it right before bufferization.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let statistics = [
+    Statistic<"numFillsCloned", "num-fills-cloned",
+              "Number of fills cloned for a destination use">,
+  ];
+}
+
 def TaylorFuseSubByteTensors
     : Pass<"taylor-fuse-sub-byte-tensors", "func::FuncOp"> {
   let summary = "Fuse away tensors of sub-byte elements (i1 masks) before bufferization";
