@@ -62,6 +62,14 @@ Value getOrCreateSum(PatternRewriter &rewriter, Value jet, SumOp like,
                        like.getWeights(), like.getStaticWeightsAttr());
 }
 
+/// A pattern on `taylor.sum` that counts its rewrites (for a statistic).
+struct CountingSumPattern : public OpRewritePattern<SumOp> {
+  CountingSumPattern(MLIRContext *ctx, unsigned &counter)
+      : OpRewritePattern<SumOp>(ctx), counter(counter) {}
+
+  unsigned &counter;
+};
+
 /// sum(propagate(a, b, ...)) -> propagate_collapsed(sum(a), sum(b), ...).
 ///
 /// Every sum of a result of the producer with the same weights is replaced
@@ -69,9 +77,8 @@ Value getOrCreateSum(PatternRewriter &rewriter, Value jet, SumOp like,
 /// forms) are read from the collapsed results. If a result is also used
 /// otherwise, the standard producer stays for those uses, next to the
 /// collapsed copy.
-struct PushSumThroughPropagate : public OpRewritePattern<SumOp> {
-  PushSumThroughPropagate(MLIRContext *ctx, unsigned &counter)
-      : OpRewritePattern<SumOp>(ctx), counter(counter) {}
+struct PushSumThroughPropagate : public CountingSumPattern {
+  using CountingSumPattern::CountingSumPattern;
 
   LogicalResult matchAndRewrite(SumOp sum,
                                 PatternRewriter &rewriter) const override {
@@ -154,15 +161,12 @@ struct PushSumThroughPropagate : public OpRewritePattern<SumOp> {
     ++counter;
     return success();
   }
-
-  unsigned &counter;
 };
 
 /// At a seed: sum(make_jet(x_0, ..., x_{K-1}, 0)) -> a collapsed make_jet
 /// with a zero top coefficient.
-struct CollapseSeed : public OpRewritePattern<SumOp> {
-  CollapseSeed(MLIRContext *ctx, unsigned &counter)
-      : OpRewritePattern<SumOp>(ctx), counter(counter) {}
+struct CollapseSeed : public CountingSumPattern {
+  using CountingSumPattern::CountingSumPattern;
 
   LogicalResult matchAndRewrite(SumOp sum,
                                 PatternRewriter &rewriter) const override {
@@ -181,8 +185,6 @@ struct CollapseSeed : public OpRewritePattern<SumOp> {
     ++counter;
     return success();
   }
-
-  unsigned &counter;
 };
 
 struct TaylorCollapsePass
