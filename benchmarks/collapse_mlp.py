@@ -35,6 +35,11 @@ measured the same way and neither inherits the other's heap. The parent builds
 the model, imports it with torch-mlir, computes the reference and hands the
 MLIR text, the input and the reference to the children through files.
 
+Work: the FLOPs of the lowered code, standard and collapsed, as estimated by
+``taylor-collapse{cost-analysis}`` (float ops of every linalg body times its
+trip count), reported as a third ratio: it is what the compiler removed,
+independent of how fast the generated loops run.
+
 Peak memory: the peak heap memory of the compiled code during the timed
 calls, counted exactly: the JIT-compiled code's ``malloc``/``free`` go through
 ``taylor_mlir.jit.AllocationTracker`` (``TaylorJet(track_allocations=True)``),
@@ -67,6 +72,7 @@ import gc
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -174,6 +180,33 @@ def reference_laplacian(model: Any, x: Any) -> np.ndarray:
     return vmap(lambda xi: torch.trace(hessian(f)(xi)))(x).detach().numpy()
 
 
+def estimated_flops(text: str, dim: int) -> tuple[int, int]:
+    """FLOPs of the lowered code, standard and collapsed, as estimated by
+    ``taylor-collapse{cost-analysis}`` (its remark) through ``taylor-opt``."""
+    from taylor_mlir.tools import taylor_opt
+
+    jet = f"--taylor-jet=order=2 directions={dim} input-coefficients=1 sum-top"
+    completed = subprocess.run(
+        [
+            taylor_opt(),
+            "-",
+            jet,
+            "--taylor-collapse=cost-analysis",
+            "-mlir-print-op-on-diagnostic=false",
+            "-o",
+            os.devnull,
+        ],
+        input=text,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"estimated FLOPs (\d+) -> (\d+)", completed.stderr)
+    if match is None:
+        raise RuntimeError(f"no cost remark from taylor-opt:\n{completed.stderr}")
+    return int(match.group(1)), int(match.group(2))
+
+
 def run_child(method: str, batch: int, repeats: int, workdir: Path) -> dict[str, Any]:
     command = [
         sys.executable,
@@ -243,14 +276,17 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         (
             f"| batch | time collapsed/standard (target <= {time_target}) "
-            f"| memory collapsed/standard (target <= {memory_target}) |"
+            f"| memory collapsed/standard (target <= {memory_target}) "
+            "| estimated FLOPs collapsed/standard |"
         ),
-        "|---:|:---|:---|",
+        "|---:|:---|:---|:---|",
     ]
     for r in report["ratios"]:
         lines.append(
             f"| {r['batch']} | {r['time']:.3f} {r['time_verdict']} "
-            f"| {r['memory']:.3f} {r['memory_verdict']} |"
+            f"| {r['memory']:.3f} {r['memory_verdict']} "
+            f"| {r['flops']:.3f} ({r['flops_collapsed']:.3g} / "
+            f"{r['flops_standard']:.3g}) |"
         )
     return "\n".join(lines) + "\n"
 
@@ -281,6 +317,7 @@ def run_benchmark(args: argparse.Namespace) -> None:
     import_s = time.perf_counter() - start
 
     measurements = []
+    texts_by_batch = dict(zip(inputs, texts, strict=True))
     with tempfile.TemporaryDirectory(prefix="collapse_mlp_") as tmp:
         workdir = Path(tmp)
         for (b, x), text in zip(inputs.items(), texts, strict=True):
@@ -310,6 +347,7 @@ def run_benchmark(args: argparse.Namespace) -> None:
         standard, collapsed = by_key.get(("standard", b)), by_key.get(("collapsed", b))
         if standard is None or collapsed is None:
             continue
+        flops_standard, flops_collapsed = estimated_flops(texts_by_batch[b], dim)
         time_ratio = collapsed["median_s"] / standard["median_s"]
         memory_ratio = collapsed["peak_heap_mib"] / standard["peak_heap_mib"]
         ratios.append(
@@ -319,6 +357,9 @@ def run_benchmark(args: argparse.Namespace) -> None:
                 "time_verdict": verdict(time_ratio, TARGETS["time"]),
                 "memory": memory_ratio,
                 "memory_verdict": verdict(memory_ratio, TARGETS["memory"]),
+                "flops_standard": flops_standard,
+                "flops_collapsed": flops_collapsed,
+                "flops": flops_collapsed / flops_standard,
             }
         )
 
