@@ -12,6 +12,7 @@
 #include "Taylor/Transforms/Passes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir {
@@ -27,8 +28,8 @@ namespace {
 
 /// The last op of `block` that uses `buffer` or a view of it (nested uses
 /// count as their ancestor in `block`), or null if the buffer may escape:
-/// used outside `block`, by the block's terminator, or by a view-like op
-/// whose result is not a view of it.
+/// used outside `block`, by the block's terminator, by a call, or by an op
+/// that returns a memref other than a view of it.
 Operation *findLastUse(Value buffer, Operation *dealloc, Block *block) {
   SmallVector<Value> worklist = {buffer};
   Operation *last = buffer.getDefiningOp();
@@ -44,6 +45,13 @@ Operation *findLastUse(Value buffer, Operation *dealloc, Block *block) {
         if (view.getViewSource() != value)
           return nullptr;
         worklist.push_back(view->getResult(0));
+      } else if (isa<CallOpInterface>(user) ||
+                 llvm::any_of(user->getResultTypes(), [](Type t) {
+                   return isa<BaseMemRefType>(t);
+                 })) {
+        // A call may keep the buffer; another op returning a memref may
+        // alias it in a way this pass does not follow.
+        return nullptr;
       }
       if (last->isBeforeInBlock(ancestor))
         last = ancestor;

@@ -57,3 +57,27 @@ func.func @escapes() -> memref<2x2xf64> {
   memref.dealloc %a : memref<4xf64>
   return %v : memref<2x2xf64>
 }
+
+// -----
+
+// A buffer passed to a call, or cast to another memref type by an op that
+// this pass does not follow as a view, stays freed at the end.
+// CHECK-LABEL: func.func @unknown_aliases
+// CHECK: call @keep
+// CHECK-NEXT: memref.cast
+// CHECK-NEXT: linalg.fill
+// CHECK-NEXT: memref.dealloc
+// CHECK-NEXT: memref.dealloc
+// CHECK-NEXT: return
+func.func private @keep(memref<4xf64>)
+func.func @unknown_aliases() {
+  %cst = arith.constant 1.0 : f64
+  %a = memref.alloc() : memref<4xf64>
+  %b = memref.alloc() : memref<4xf64>
+  call @keep(%a) : (memref<4xf64>) -> ()
+  %c = memref.cast %b : memref<4xf64> to memref<?xf64>
+  linalg.fill ins(%cst : f64) outs(%c : memref<?xf64>)
+  memref.dealloc %a : memref<4xf64>
+  memref.dealloc %b : memref<4xf64>
+  return
+}
