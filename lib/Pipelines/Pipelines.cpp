@@ -41,6 +41,9 @@ void taylor::buildTaylorToLLVMPipeline(
   pm.addNestedPass<func::FuncOp>(createTaylorFuseSubByteTensors());
   // Zero fills merged by CSE would be copied once per extra destination.
   pm.addNestedPass<func::FuncOp>(createTaylorUnshareFills());
+  // Contractions: rows blocked so that the weights are reused from cache.
+  pm.addNestedPass<func::FuncOp>(createTaylorTileContractions());
+  pm.addPass(createCanonicalizerPass());
 
   // Tensors to buffers. Function arguments and results become plain
   // (identity-layout) memrefs, so callers can pass contiguous arrays.
@@ -78,6 +81,8 @@ void taylor::buildTaylorToLLVMPipeline(
 
   // Everything else to the LLVM dialect.
   pm.addPass(memref::createExpandStridedMetadataPass());
+  // Subview offsets (tiles) become affine.apply: lower them too.
+  pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addNestedPass<func::FuncOp>(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());

@@ -179,6 +179,39 @@ def TaylorHoistDirectionInvariants
   ];
 }
 
+def TaylorTileContractions
+    : Pass<"taylor-tile-contractions", "func::FuncOp"> {
+  let summary = "Block the rows of contractions for cache reuse";
+  let description = [{
+    A contraction lowered to loops as it stands, `for (rows) for (n) for (k)
+    out[row, n] += a[row, k] * b[k, n]`, streams the whole of `b` once per row
+    with a stride of `n`, and runs at the speed of memory; the coefficient
+    contractions of Taylor mode have R·B rows. For every linalg op on
+    tensors whose innermost loop is a reduction `k`, with an operand indexed
+    by `k` and the last parallel loop `n` and another indexed by `k` but not
+    `n`, this pass tiles the parallel loops before `n` (the rows: the last by
+    `row-tile`, the others by 1; `scf.for` over tensor slices) and reorders
+    the loops of each tile to `rows, k, row in tile, n`. Each row of `b` is
+    then read contiguously and reused across the tile from cache, and the
+    innermost loop walks contiguous rows of `out` and `b`.
+
+    A first, simple code-generation step, not tuned: no vectorization or
+    register blocking beyond what LLVM does with the inner loop.
+  }];
+  let options = [
+    Option<"rowTile", "row-tile", "int64_t", /*default=*/"8",
+           "Rows per tile">,
+  ];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let statistics = [
+    Statistic<"numTiled", "num-tiled", "Number of contractions tiled">,
+  ];
+}
+
 def TaylorUnshareFills : Pass<"taylor-unshare-fills", "func::FuncOp"> {
   let summary = "Give every destination use of a linalg.fill its own fill";
   let description = [{

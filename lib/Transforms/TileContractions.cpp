@@ -1,0 +1,128 @@
+//===- TileContractions.cpp - Row-blocked contractions --------------------===//
+//
+// Implements `taylor-tile-contractions`. A contraction lowered to loops as
+// it stands, `for (rows) for (n) for (k) out[row, n] += a[row, k] * b[k, n]`,
+// streams the whole `b` once per row with a stride of `n`: it runs at the
+// speed of memory, and the coefficient contractions of Taylor mode have
+// R·B rows. This pass tiles the rows by `row-tile` and reorders the loops
+// inside a tile to `for (k) for (row in tile) for (n)`: each row of `b` is
+// read contiguously and reused for the whole tile from cache, and the
+// innermost loop runs along contiguous rows of `out` and `b` (vectorizable).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Taylor/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Interfaces/TilingInterface.h"
+
+namespace mlir {
+namespace taylor {
+#define GEN_PASS_DEF_TAYLORTILECONTRACTIONS
+#include "Taylor/Transforms/Passes.h.inc"
+} // namespace taylor
+} // namespace mlir
+
+using namespace mlir;
+
+namespace {
+
+/// The loops of a contraction to tile: the parallel loops before the last
+/// one (the rows), the last parallel loop (`n`) and the reductions (`k`).
+struct ContractionLoops {
+  SmallVector<unsigned> rows;
+  unsigned n;
+  SmallVector<unsigned> reductions;
+};
+
+/// The loops of `op` if it is a contraction whose innermost loop reduces,
+/// with an operand indexed by `k` and `n` (`b`) and one indexed by `k` but
+/// not `n` (`a`), and at least one row loop.
+std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op) {
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (iterators.empty() || iterators.back() != utils::IteratorType::reduction)
+    return std::nullopt;
+  ContractionLoops loops;
+  SmallVector<unsigned> parallel;
+  for (auto [i, type] : llvm::enumerate(iterators)) {
+    if (type == utils::IteratorType::parallel)
+      parallel.push_back(i);
+    else
+      loops.reductions.push_back(i);
+  }
+  if (parallel.size() < 2)
+    return std::nullopt;
+  loops.n = parallel.back();
+  loops.rows.assign(parallel.begin(), parallel.end() - 1);
+  bool hasA = false, hasB = false;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    bool usesK = llvm::any_of(loops.reductions, [&](unsigned k) {
+      return map.isFunctionOfDim(k);
+    });
+    if (!usesK)
+      continue;
+    if (map.isFunctionOfDim(loops.n))
+      hasB = true;
+    else
+      hasA = true;
+  }
+  if (!hasA || !hasB)
+    return std::nullopt;
+  return loops;
+}
+
+struct TaylorTileContractionsPass
+    : public taylor::impl::TaylorTileContractionsBase<
+          TaylorTileContractionsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> candidates;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (op.hasPureTensorSemantics() && matchContraction(op))
+        candidates.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : candidates) {
+      ContractionLoops loops = *matchContraction(op);
+      rewriter.setInsertionPoint(op);
+      if (!isa<linalg::GenericOp>(op)) {
+        FailureOr<linalg::GenericOp> generic =
+            linalg::generalizeNamedOp(rewriter, op);
+        if (failed(generic))
+          continue;
+        op = *generic;
+      }
+      // Rows: all but the last by 1, the last by rowTile; n and k untiled.
+      SmallVector<OpFoldResult> sizes(op.getNumLoops(),
+                                      rewriter.getIndexAttr(0));
+      for (unsigned row : loops.rows)
+        sizes[row] = rewriter.getIndexAttr(1);
+      sizes[loops.rows.back()] = rewriter.getIndexAttr(rowTile);
+      scf::SCFTilingOptions options;
+      options.setTileSizes(sizes);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled)) {
+        op->emitWarning() << "taylor-tile-contractions: tiling failed";
+        continue;
+      }
+      rewriter.replaceOp(op, tiled->replacements);
+      // Inside a tile: outer rows, k, the tiled row, n.
+      auto tile = cast<linalg::GenericOp>(tiled->tiledOps.back());
+      SmallVector<unsigned> order(loops.rows.begin(), loops.rows.end() - 1);
+      llvm::append_range(order, loops.reductions);
+      order.push_back(loops.rows.back());
+      order.push_back(loops.n);
+      rewriter.setInsertionPoint(tile);
+      if (failed(linalg::interchangeGenericOp(rewriter, tile, order)))
+        tile->emitWarning() << "taylor-tile-contractions: interchange failed";
+      ++numTiled;
+    }
+  }
+};
+
+} // namespace
