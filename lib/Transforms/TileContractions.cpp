@@ -96,12 +96,23 @@ struct TaylorTileContractionsPass
           continue;
         op = *generic;
       }
-      // Rows: all but the last by 1, the last by rowTile; n and k untiled.
+      // Rows: about rowTile per tile, taken from the innermost row loops
+      // first, in divisors of static extents (no partial tiles); n and k
+      // untiled.
       SmallVector<OpFoldResult> sizes(op.getNumLoops(),
                                       rewriter.getIndexAttr(0));
-      for (unsigned row : loops.rows)
-        sizes[row] = rewriter.getIndexAttr(1);
-      sizes[loops.rows.back()] = rewriter.getIndexAttr(rowTile);
+      SmallVector<int64_t> extents = op.getStaticLoopRanges();
+      SmallVector<int64_t> rowSizes(op.getNumLoops(), 1);
+      int64_t remaining = std::max<int64_t>(rowTile, 1);
+      for (unsigned row : llvm::reverse(loops.rows)) {
+        int64_t size = remaining;
+        if (!ShapedType::isDynamic(extents[row]))
+          while (extents[row] % size != 0)
+            --size;
+        rowSizes[row] = size;
+        sizes[row] = rewriter.getIndexAttr(size);
+        remaining = std::max<int64_t>(remaining / size, 1);
+      }
       scf::SCFTilingOptions options;
       options.setTileSizes(sizes);
       FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
@@ -111,11 +122,16 @@ struct TaylorTileContractionsPass
         continue;
       }
       rewriter.replaceOp(op, tiled->replacements);
-      // Inside a tile: outer rows, k, the tiled row, n.
+      // Inside a tile: the rows of one trip, k, the other rows, n.
       auto tile = cast<linalg::GenericOp>(tiled->tiledOps.back());
-      SmallVector<unsigned> order(loops.rows.begin(), loops.rows.end() - 1);
+      SmallVector<unsigned> order;
+      for (unsigned row : loops.rows)
+        if (rowSizes[row] == 1)
+          order.push_back(row);
       llvm::append_range(order, loops.reductions);
-      order.push_back(loops.rows.back());
+      for (unsigned row : loops.rows)
+        if (rowSizes[row] != 1)
+          order.push_back(row);
       order.push_back(loops.n);
       rewriter.setInsertionPoint(tile);
       if (failed(linalg::interchangeGenericOp(rewriter, tile, order)))

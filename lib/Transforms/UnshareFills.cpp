@@ -1,6 +1,7 @@
 //===- UnshareFills.cpp - One fill per destination ------------------------===//
 //
-// Implements `taylor-unshare-fills`. CSE merges identical fills (the zero
+// Implements `taylor-unshare-fills`. CSE merges identical empty tensors and
+// fills (the zero
 // initial values of reductions); a fill that several ops use as their
 // destination forces one-shot bufferization to copy it for all but one of
 // them and to keep it alive until the last, which costs a buffer and a copy
@@ -31,17 +32,39 @@ struct TaylorUnshareFillsPass
   using Base::Base;
 
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    // An empty tensor used by several ops is one allocation, and all but one
+    // of its users then get a copy; and it is allocated where it is defined,
+    // which CSE may have moved far up. Every use gets its own, right before
+    // it (they are free).
+    SmallVector<tensor::EmptyOp> empties;
+    getOperation().walk([&](tensor::EmptyOp empty) {
+      if (!empty->hasOneUse() && !empty->use_empty())
+        empties.push_back(empty);
+    });
+    for (tensor::EmptyOp empty : empties) {
+      SmallVector<OpOperand *> uses = llvm::map_to_vector(
+          empty->getUses(), [](OpOperand &use) { return &use; });
+      for (OpOperand *use : uses) {
+        rewriter.setInsertionPoint(use->getOwner());
+        Operation *clone = rewriter.clone(*empty);
+        rewriter.modifyOpInPlace(use->getOwner(),
+                                 [&] { use->set(clone->getResult(0)); });
+        ++numEmptiesCloned;
+      }
+      rewriter.eraseOp(empty);
+    }
+
     SmallVector<linalg::FillOp> fills;
     getOperation().walk([&](linalg::FillOp fill) {
       if (fill.hasPureTensorSemantics() &&
           fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>())
         fills.push_back(fill);
     });
-    IRRewriter rewriter(&getContext());
     for (linalg::FillOp fill : fills) {
       Value result = fill.getResult(0);
-      // Every destination use but the first in program order gets its own
-      // fill; the first one too if the fill is also read otherwise.
+      // Every destination use gets its own fill right before it; the
+      // original stays only for other reads.
       SmallVector<OpOperand *> destinations;
       bool readOtherwise = false;
       for (OpOperand &use : result.getUses()) {
@@ -52,15 +75,11 @@ struct TaylorUnshareFillsPass
           readOtherwise = true;
       }
       if (destinations.empty() ||
-          (destinations.size() == 1 && !readOtherwise))
+          (destinations.size() == 1 && !readOtherwise &&
+           fill->getNextNode() == destinations.front()->getOwner()))
         continue;
-      llvm::sort(destinations, [](OpOperand *a, OpOperand *b) {
-        Operation *x = a->getOwner(), *y = b->getOwner();
-        return x->getBlock() == y->getBlock() && x->isBeforeInBlock(y);
-      });
       auto empty = fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>();
-      for (OpOperand *use :
-           llvm::drop_begin(destinations, readOtherwise ? 0 : 1)) {
+      for (OpOperand *use : destinations) {
         rewriter.setInsertionPoint(use->getOwner());
         Operation *newEmpty = rewriter.clone(*empty);
         IRMapping mapping;
@@ -69,6 +88,11 @@ struct TaylorUnshareFillsPass
         rewriter.modifyOpInPlace(use->getOwner(),
                                  [&] { use->set(newFill->getResult(0)); });
         ++numFillsCloned;
+      }
+      if (fill->use_empty()) {
+        rewriter.eraseOp(fill);
+        if (empty->use_empty())
+          rewriter.eraseOp(empty);
       }
     }
   }

@@ -31,7 +31,8 @@ func.func @shared_fill(%x: tensor<4x5xf64>, %y: tensor<4x5xf64>) -> tensor<4xf64
 
 // -----
 
-// Without other reads, the first destination keeps the original fill.
+// Without other reads too, every destination gets a fill right before it
+// (the original, far up where CSE left it, is erased).
 // CHECK-LABEL: func.func @two_destinations
 // CHECK: %[[F:.+]] = linalg.fill
 // CHECK-NEXT: linalg.reduce ins(%{{.+}} : tensor<4x5xf64>) outs(%[[F]] : tensor<4xf64>)

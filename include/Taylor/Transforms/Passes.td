@@ -189,9 +189,10 @@ def TaylorTileContractions
     contractions of Taylor mode have R·B rows. For every linalg op on
     tensors whose innermost loop is a reduction `k`, with an operand indexed
     by `k` and the last parallel loop `n` and another indexed by `k` but not
-    `n`, this pass tiles the parallel loops before `n` (the rows: the last by
-    `row-tile`, the others by 1; `scf.for` over tensor slices) and reorders
-    the loops of each tile to `rows, k, row in tile, n`. Each row of `b` is
+    `n`, this pass tiles the parallel loops before `n` (the rows) into tiles
+    of about `row-tile` rows (taken from the innermost row loops first, in
+    divisors of static extents; `scf.for` over tensor slices) and reorders
+    the loops of each tile to `k, rows in tile, n`. Each row of `b` is
     then read contiguously and reused across the tile from cache, and the
     innermost loop walks contiguous rows of `out` and `b`.
 
@@ -213,9 +214,14 @@ def TaylorTileContractions
 }
 
 def TaylorUnshareFills : Pass<"taylor-unshare-fills", "func::FuncOp"> {
-  let summary = "Give every destination use of a linalg.fill its own fill";
+  let summary = "Give every use of a tensor.empty and every destination use of a linalg.fill its own";
   let description = [{
-    CSE merges identical `linalg.fill`s of `tensor.empty` (the zero initial
+    CSE merges identical `tensor.empty` ops: one empty tensor used by several
+    ops is one allocation, and bufferization copies it for all but one of
+    them. This pass gives every use of a `tensor.empty` its own (they cost
+    nothing).
+
+    CSE also merges identical `linalg.fill`s of `tensor.empty` (the zero initial
     values of reductions). A fill that several destination-style ops use as
     their init forces one-shot bufferization to copy it for all but one of
     them and to keep it alive until the last use: a buffer and a copy per
@@ -232,6 +238,8 @@ def TaylorUnshareFills : Pass<"taylor-unshare-fills", "func::FuncOp"> {
   let statistics = [
     Statistic<"numFillsCloned", "num-fills-cloned",
               "Number of fills cloned for a destination use">,
+    Statistic<"numEmptiesCloned", "num-empties-cloned",
+              "Number of empty tensors cloned for a use">,
   ];
 }
 
