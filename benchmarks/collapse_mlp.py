@@ -50,14 +50,14 @@ allocated by the caller, are not counted). Resident-set measurements
 are served from memory glibc has already freed back into its heap after
 compiling, so the RSS does not move during a call.
 
-The compiled code is naive loops (no tiling or vectorization yet), so the
-default batch sizes are moderate; ``--small`` shrinks the model (D = 8, widths
+The compiled code is simple (row-blocked contractions, no explicit
+vectorization yet), so the default batch sizes are moderate; ``--small`` shrinks the model (D = 8, widths
 /16) for a quick end-to-end check.
 
 Usage::
 
     .venv/bin/python benchmarks/collapse_mlp.py                 # default
-    .venv/bin/python benchmarks/collapse_mlp.py --batch 8 16 32 --repeats 3
+    .venv/bin/python benchmarks/collapse_mlp.py --batch 8 32 128 --repeats 5
     .venv/bin/python benchmarks/collapse_mlp.py --small --batch 1 --repeats 1
 
 Results: ``benchmarks/results/collapse_mlp.{json,md}`` (``collapse_mlp_small``
@@ -404,8 +404,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--batch", type=int, nargs="+", default=[8, 16, 32])
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls")
+    parser.add_argument("--batch", type=int, nargs="+", default=[8, 32, 128])
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls")
     parser.add_argument("--dim", type=int, default=PAPER_DIM, help="input size D")
     parser.add_argument(
         "--small", action="store_true", help="D = 8 and widths / 16 (a quick check)"
