@@ -18,8 +18,8 @@ using namespace mlir::taylor;
 
 /// The type of a jet operand during type inference, or a diagnostic (the
 /// operand constraint has not been verified yet when inference runs).
-static FailureOr<JetType> inferJetOperandType(Value jet,
-                                              std::optional<Location> location) {
+static FailureOr<JetType>
+inferJetOperandType(Value jet, std::optional<Location> location) {
   auto jetType = dyn_cast<JetType>(jet.getType());
   if (!jetType)
     return emitOptionalError(location, "expected a jet operand, got ",
@@ -55,8 +55,7 @@ LogicalResult MakeJetOp::verify() {
 LogicalResult CoeffOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> location,
     CoeffOp::Adaptor adaptor, SmallVectorImpl<Type> &inferredReturnTypes) {
-  FailureOr<JetType> jetType =
-      inferJetOperandType(adaptor.getJet(), location);
+  FailureOr<JetType> jetType = inferJetOperandType(adaptor.getJet(), location);
   if (failed(jetType))
     return failure();
   int64_t index = adaptor.getIndex();
@@ -83,11 +82,11 @@ OpFoldResult CoeffOp::fold(FoldAdaptor adaptor) {
 // SumOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult SumOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location,
-    SumOp::Adaptor adaptor, SmallVectorImpl<Type> &inferredReturnTypes) {
-  FailureOr<JetType> jetType =
-      inferJetOperandType(adaptor.getJet(), location);
+LogicalResult
+SumOp::inferReturnTypes(MLIRContext *context, std::optional<Location> location,
+                        SumOp::Adaptor adaptor,
+                        SmallVectorImpl<Type> &inferredReturnTypes) {
+  FailureOr<JetType> jetType = inferJetOperandType(adaptor.getJet(), location);
   if (failed(jetType))
     return failure();
   inferredReturnTypes.push_back(jetType->getCollapsedType());
@@ -121,14 +120,13 @@ verifySumWeights(Operation *op, JetType jetType, Value weights,
   if (weights) {
     auto weightsType = cast<RankedTensorType>(weights.getType());
     if (weightsType.getDimSize(0) != numDirections)
-      return op->emitOpError() << "expects " << numDirections
-                               << " weights (one per direction), got "
-                               << weightsType;
-    if (weightsType.getElementType() != jetType.getElementType())
       return op->emitOpError()
-             << "weights must have the jet's element type "
-             << jetType.getElementType() << ", got "
-             << weightsType.getElementType();
+             << "expects " << numDirections
+             << " weights (one per direction), got " << weightsType;
+    if (weightsType.getElementType() != jetType.getElementType())
+      return op->emitOpError() << "weights must have the jet's element type "
+                               << jetType.getElementType() << ", got "
+                               << weightsType.getElementType();
   }
   if (staticWeights &&
       static_cast<int64_t>(staticWeights->size()) != numDirections)
@@ -215,8 +213,8 @@ LogicalResult PropagateOp::verifyRegions() {
   if (body.getNumArguments() != getInputs().size())
     return emitOpError() << "expects " << getInputs().size()
                          << " block arguments, got " << body.getNumArguments();
-  for (auto [i, pair] :
-       llvm::enumerate(llvm::zip(getInputs().getTypes(), body.getArgumentTypes())))
+  for (auto [i, pair] : llvm::enumerate(
+           llvm::zip(getInputs().getTypes(), body.getArgumentTypes())))
     if (getPrimalType(std::get<0>(pair)) != std::get<1>(pair))
       return emitOpError() << "block argument #" << i << " must have type "
                            << getPrimalType(std::get<0>(pair)) << ", got "

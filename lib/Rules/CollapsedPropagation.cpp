@@ -25,8 +25,8 @@ using namespace mlir;
 using namespace mlir::taylor;
 
 /// The reassociation between `T` (rank `rank`) and `1 x T`.
-static SmallVector<ReassociationIndices> unitDirectionReassociation(
-    int64_t rank) {
+static SmallVector<ReassociationIndices>
+unitDirectionReassociation(int64_t rank) {
   SmallVector<ReassociationIndices> groups;
   if (rank == 0)
     return groups;
@@ -99,9 +99,8 @@ Value mlir::taylor::buildWeightedDirectionSum(OpBuilder &builder, Location loc,
 }
 
 FailureOr<SmallVector<Value>> mlir::taylor::applyJacobianToTop(
-    TaylorRuleOpInterface op, OpBuilder &builder,
-    const JetRuleContext &context, ArrayRef<CoefficientList> operands,
-    ArrayRef<CoefficientList> results) {
+    TaylorRuleOpInterface op, OpBuilder &builder, const JetRuleContext &context,
+    ArrayRef<CoefficientList> operands, ArrayRef<CoefficientList> results) {
   unsigned order = context.order;
   SmallVector<Value> tops(results.size(), Value());
   if (llvm::all_of(operands,
@@ -120,8 +119,8 @@ FailureOr<SmallVector<Value>> mlir::taylor::applyJacobianToTop(
   SmallVector<CoefficientList> tangentResults;
   for (const CoefficientList &list : results)
     tangentResults.push_back(tangent.passive(list[0]));
-  if (failed(op.propagateJets(builder, tangent, tangentOperands,
-                              tangentResults)))
+  if (failed(
+          op.propagateJets(builder, tangent, tangentOperands, tangentResults)))
     return failure();
   for (auto [top, list] : llvm::zip(tops, tangentResults))
     if (list[1])
@@ -130,9 +129,9 @@ FailureOr<SmallVector<Value>> mlir::taylor::applyJacobianToTop(
 }
 
 LogicalResult mlir::taylor::propagateCollapsedJetsByParts(
-    TaylorRuleOpInterface op, OpBuilder &builder,
-    const JetRuleContext &context, ArrayRef<CoefficientList> operands,
-    Value weights, SmallVectorImpl<CoefficientList> &results) {
+    TaylorRuleOpInterface op, OpBuilder &builder, const JetRuleContext &context,
+    ArrayRef<CoefficientList> operands, Value weights,
+    SmallVectorImpl<CoefficientList> &results) {
   unsigned order = context.order;
   Location loc = op->getLoc();
 
@@ -155,8 +154,8 @@ LogicalResult mlir::taylor::propagateCollapsedJetsByParts(
   // F_K = J · X_K + Σ_r w_r N_K^(r).
   for (auto [list, top] : llvm::zip(results, *linear)) {
     Value nonlinear = list[order];
-    list[order] = nonlinear ? buildWeightedDirectionSum(builder, loc,
-                                                        nonlinear, weights, top)
+    list[order] = nonlinear ? buildWeightedDirectionSum(builder, loc, nonlinear,
+                                                        weights, top)
                             : top;
   }
   return success();

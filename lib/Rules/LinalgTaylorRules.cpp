@@ -76,9 +76,8 @@ public:
   StructuredOpPropagation(linalg::LinalgOp op, OpBuilder &builder,
                           const JetRuleContext &ctx,
                           ArrayRef<CoefficientList> operands)
-      : op(op), b(builder), ctx(ctx), operands(operands),
-        loc(op->getLoc()), numLoops(op.getNumLoops()),
-        numOutputs(op.getNumDpsInits()) {}
+      : op(op), b(builder), ctx(ctx), operands(operands), loc(op->getLoc()),
+        numLoops(op.getNumLoops()), numOutputs(op.getNumDpsInits()) {}
 
   LogicalResult run(SmallVectorImpl<CoefficientList> &results) {
     return run(results, BuildConfig());
@@ -97,9 +96,7 @@ private:
   /// only there (or the op has no reduction), so that the top coefficient
   /// can be summed over directions in the same loop nest.
   bool accumulatesAdditively();
-  AffineMap shiftedMap(AffineMap map) const {
-    return map.shiftDims(1);
-  }
+  AffineMap shiftedMap(AffineMap map) const { return map.shiftDims(1); }
   AffineMap coefficientMap(AffineMap map) const {
     SmallVector<AffineExpr> exprs = {b.getAffineDimExpr(0)};
     llvm::append_range(exprs, shiftedMap(map).getResults());
@@ -151,9 +148,8 @@ bool StructuredOpPropagation::accumulatesAdditively() {
   return true;
 }
 
-LogicalResult
-StructuredOpPropagation::runCollapsed(Value weights,
-                                      SmallVectorImpl<CoefficientList> &results) {
+LogicalResult StructuredOpPropagation::runCollapsed(
+    Value weights, SmallVectorImpl<CoefficientList> &results) {
   auto rule = cast<TaylorRuleOpInterface>(op.getOperation());
   if (!accumulatesAdditively())
     return propagateCollapsedJetsByParts(rule, b, ctx, operands, weights,
@@ -194,8 +190,8 @@ static Value getCopiedInput(linalg::GenericOp generic, OpResult result) {
   if (generic.getNumReductionLoops() != 0)
     return Value();
   auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
-  auto arg = dyn_cast<BlockArgument>(
-      yield.getValues()[result.getResultNumber()]);
+  auto arg =
+      dyn_cast<BlockArgument>(yield.getValues()[result.getResultNumber()]);
   if (!arg || arg.getOwner() != generic.getBody() ||
       arg.getArgNumber() >= generic.getNumDpsInputs())
     return Value();
@@ -208,8 +204,9 @@ static Value getCopiedInput(linalg::GenericOp generic, OpResult result) {
   return input->get();
 }
 
-LogicalResult StructuredOpPropagation::run(
-    SmallVectorImpl<CoefficientList> &results, BuildConfig config) {
+LogicalResult
+StructuredOpPropagation::run(SmallVectorImpl<CoefficientList> &results,
+                             BuildConfig config) {
   if (!op.hasPureTensorSemantics())
     return op->emitOpError()
            << "has no Taylor-mode rule on buffers; only tensors are supported";
@@ -354,10 +351,10 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
       }
       // Accumulated coefficients start from the init's (zero if passive);
       // the others are written everywhere and need no initial value.
-      Value initK = config.accumulate[o][k]
-                        ? coefficientOrZero(b, loc, initJet(o), k, directions)
-                        : createEmptyCoefficient(b, loc, primalResult,
-                                                 directions);
+      Value initK =
+          config.accumulate[o][k]
+              ? coefficientOrZero(b, loc, initJet(o), k, directions)
+              : createEmptyCoefficient(b, loc, primalResult, directions);
       outputs.push_back(initK);
       maps.push_back(coefficientMap(map));
       resultTypes.push_back(initK.getType());
@@ -365,10 +362,9 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
     if (config.primalAccumulator[o]) {
       Value initPrimal = init->get();
       Value empty = createEmptyCoefficient(b, loc, initPrimal, directions);
-      Value broadcast =
-          linalg::BroadcastOp::create(b, loc, initPrimal, empty,
-                                      ArrayRef<int64_t>{0})
-              ->getResult(0);
+      Value broadcast = linalg::BroadcastOp::create(b, loc, initPrimal, empty,
+                                                    ArrayRef<int64_t>{0})
+                            ->getResult(0);
       outputs.push_back(broadcast);
       maps.push_back(coefficientMap(map));
       resultTypes.push_back(broadcast.getType());
@@ -385,8 +381,7 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
       b, loc, resultTypes, inputs, outputs, maps, iterators,
       [&](OpBuilder &nb, Location, ValueRange) {
         Block *block = nb.getInsertionBlock();
-        bodyFailed =
-            failed(buildBody(nb, block, config, inputArgs, result));
+        bodyFailed = failed(buildBody(nb, block, config, inputArgs, result));
       });
   if (bodyFailed) {
     generic->erase();
@@ -476,16 +471,15 @@ LogicalResult StructuredOpPropagation::buildBody(
     bool active = false;
     for (Value operand : oldOp.getOperands()) {
       auto it = jets.find(operand);
-      CoefficientList jet = it != jets.end() ? it->second
-                                             : ctx.passive(primal.lookupOrDefault(
-                                                   operand));
+      CoefficientList jet = it != jets.end()
+                                ? it->second
+                                : ctx.passive(primal.lookupOrDefault(operand));
       jet[0] = primal.lookupOrDefault(operand);
       active |= !isPassive(jet);
       operandJets.push_back(jet);
     }
-    bool floatResults = llvm::all_of(newOp->getResultTypes(), [](Type t) {
-      return isa<FloatType>(t);
-    });
+    bool floatResults = llvm::all_of(newOp->getResultTypes(),
+                                     [](Type t) { return isa<FloatType>(t); });
     SmallVector<CoefficientList> resultJets;
     for (Value r : newOp->getResults())
       resultJets.push_back(ctx.passive(r));
@@ -509,8 +503,9 @@ LogicalResult StructuredOpPropagation::buildBody(
   for (unsigned o = 0; o < numOutputs; ++o) {
     Value yielded = oldYield.getValues()[o];
     auto it = jets.find(yielded);
-    CoefficientList jet =
-        it != jets.end() ? it->second : ctx.passive(primal.lookupOrDefault(yielded));
+    CoefficientList jet = it != jets.end()
+                              ? it->second
+                              : ctx.passive(primal.lookupOrDefault(yielded));
     Type scalarType = primal.lookupOrDefault(yielded).getType();
     JetBuilder jb(nb, loc, scalarType);
     for (unsigned k = 1; k <= order; ++k) {
@@ -543,8 +538,8 @@ struct StructuredOpModel
                               const JetRuleContext &context,
                               ArrayRef<CoefficientList> operands,
                               SmallVectorImpl<CoefficientList> &results) const {
-    return StructuredOpPropagation(cast<linalg::LinalgOp>(op), builder,
-                                   context, operands)
+    return StructuredOpPropagation(cast<linalg::LinalgOp>(op), builder, context,
+                                   operands)
         .run(results);
   }
 
@@ -553,14 +548,13 @@ struct StructuredOpModel
                          const JetRuleContext &context,
                          ArrayRef<CoefficientList> operands, Value weights,
                          SmallVectorImpl<CoefficientList> &results) const {
-    return StructuredOpPropagation(cast<linalg::LinalgOp>(op), builder,
-                                   context, operands)
+    return StructuredOpPropagation(cast<linalg::LinalgOp>(op), builder, context,
+                                   operands)
         .runCollapsed(weights, results);
   }
 };
 
-template <typename... OpTys>
-void attachToAll(MLIRContext *ctx) {
+template <typename... OpTys> void attachToAll(MLIRContext *ctx) {
   (OpTys::template attachInterface<StructuredOpModel<OpTys>>(*ctx), ...);
 }
 
@@ -571,6 +565,6 @@ void mlir::taylor::registerLinalgTaylorRules(DialectRegistry &registry) {
     attachToAll<
 #define GET_OP_LIST
 #include "mlir/Dialect/Linalg/IR/LinalgStructuredOps.cpp.inc"
-                >(ctx);
+        >(ctx);
   });
 }

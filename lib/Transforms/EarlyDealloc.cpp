@@ -46,9 +46,8 @@ Operation *findLastUse(Value buffer, Operation *dealloc, Block *block) {
           return nullptr;
         worklist.push_back(view->getResult(0));
       } else if (isa<CallOpInterface>(user) ||
-                 llvm::any_of(user->getResultTypes(), [](Type t) {
-                   return isa<BaseMemRefType>(t);
-                 })) {
+                 llvm::any_of(user->getResultTypes(),
+                              [](Type t) { return isa<BaseMemRefType>(t); })) {
         // A call may keep the buffer; another op returning a memref may
         // alias it in a way this pass does not follow.
         return nullptr;

@@ -48,9 +48,8 @@ struct HoistDirectionInvariants : public OpRewritePattern<linalg::GenericOp> {
     if (!op.hasPureTensorSemantics() || numLoops < 2)
       return rewriter.notifyMatchFailure(op, "not a tensor loop nest of >= 2");
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-    if (llvm::any_of(llvm::drop_begin(iterators), [](auto t) {
-          return t != utils::IteratorType::parallel;
-        }))
+    if (llvm::any_of(llvm::drop_begin(iterators),
+                     [](auto t) { return t != utils::IteratorType::parallel; }))
       return rewriter.notifyMatchFailure(op, "inner loops are not parallel");
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     if (ranges[0] == 1)
@@ -68,9 +67,8 @@ struct HoistDirectionInvariants : public OpRewritePattern<linalg::GenericOp> {
       auto index = dyn_cast<linalg::IndexOp>(bodyOp);
       bool varies = (index && index.getDim() == 0) ||
                     bodyOp.getNumRegions() != 0 ||
-                    llvm::any_of(bodyOp.getOperands(), [&](Value v) {
-                      return varying.contains(v);
-                    });
+                    llvm::any_of(bodyOp.getOperands(),
+                                 [&](Value v) { return varying.contains(v); });
       if (varies) {
         for (Value result : bodyOp.getResults())
           varying.insert(result);
@@ -122,8 +120,8 @@ struct HoistDirectionInvariants : public OpRewritePattern<linalg::GenericOp> {
           compressDims(op.getMatchingIndexingMap(input), outerDim));
       producerArgs.push_back(arg);
     }
-    SmallVector<Range, 4> loopRanges =
-        cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+    SmallVector<Range, 4> loopRanges = cast<linalg::LinalgOp>(op.getOperation())
+                                           .createLoopRanges(rewriter, loc);
     SmallVector<OpFoldResult> sizes;
     for (const Range &range : llvm::drop_begin(loopRanges))
       sizes.push_back(range.size);
@@ -145,9 +143,9 @@ struct HoistDirectionInvariants : public OpRewritePattern<linalg::GenericOp> {
             mapping.map(oldArg, newArg);
           for (Operation *h : hoisted) {
             if (auto index = dyn_cast<linalg::IndexOp>(h)) {
-              mapping.map(index.getResult(),
-                          linalg::IndexOp::create(b, nestedLoc,
-                                                  index.getDim() - 1));
+              mapping.map(
+                  index.getResult(),
+                  linalg::IndexOp::create(b, nestedLoc, index.getDim() - 1));
               continue;
             }
             b.clone(*h, mapping);
@@ -169,9 +167,9 @@ struct HoistDirectionInvariants : public OpRewritePattern<linalg::GenericOp> {
     maps.append(crossing.size(), dropOuter);
     for (OpOperand &init : op.getDpsInitsMutable())
       maps.push_back(op.getMatchingIndexingMap(&init));
-    auto consumer = linalg::GenericOp::create(
-        rewriter, loc, op.getResultTypes(), inputs, op.getOutputs(), maps,
-        iterators);
+    auto consumer =
+        linalg::GenericOp::create(rewriter, loc, op.getResultTypes(), inputs,
+                                  op.getOutputs(), maps, iterators);
     rewriter.inlineRegionBefore(op.getRegion(), consumer.getRegion(),
                                 consumer.getRegion().begin());
     Block *newBody = consumer.getBody();

@@ -55,8 +55,8 @@ JetCost mlir::taylor::analyzeJetCost(func::FuncOp func, bool estimateFlops) {
       if (!jet)
         continue;
       unsigned order = jet.getOrder(), directions = jet.getDirections();
-      unsigned tensors = 1 + (order - 1) * directions +
-                         (jet.getCollapsed() ? 1 : directions);
+      unsigned tensors =
+          1 + (order - 1) * directions + (jet.getCollapsed() ? 1 : directions);
       ++cost.jets;
       if (!jet.getCollapsed())
         ++cost.standardJets;

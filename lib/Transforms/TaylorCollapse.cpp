@@ -133,9 +133,9 @@ struct PushSumThroughPropagate : public CountingSumPattern {
       resultTypes.push_back(jet ? Type(jet.getCollapsedType()) : type);
     }
     rewriter.setInsertionPoint(producer);
-    auto collapsed = PropagateOp::create(
-        rewriter, producer.getLoc(), resultTypes, inputs, sum.getWeights(),
-        sum.getStaticWeightsAttr());
+    auto collapsed =
+        PropagateOp::create(rewriter, producer.getLoc(), resultTypes, inputs,
+                            sum.getWeights(), sum.getStaticWeightsAttr());
     Region &body = collapsed.getBody();
     if (keepProducer)
       rewriter.cloneRegionBefore(producer.getBody(), body, body.end());
@@ -153,9 +153,8 @@ struct PushSumThroughPropagate : public CountingSumPattern {
     if (!keepProducer) {
       for (OpResult result : producer->getResults())
         if (!isa<JetType>(result.getType()))
-          rewriter.replaceAllUsesWith(result,
-                                      collapsed.getResult(
-                                          result.getResultNumber()));
+          rewriter.replaceAllUsesWith(
+              result, collapsed.getResult(result.getResultNumber()));
       rewriter.eraseOp(producer);
     }
     ++counter;
@@ -229,8 +228,7 @@ struct TaylorCollapsePass
     remark << "taylor-collapse: " << before.jets << " jets, "
            << "coefficient tensors per jet " << before.maxTensorsPerJet
            << " -> " << after.maxTensorsPerJet << ", in total "
-           << before.tensors << " -> " << after.tensors
-           << ", estimated FLOPs ";
+           << before.tensors << " -> " << after.tensors << ", estimated FLOPs ";
     auto print = [&](const std::optional<uint64_t> &flops) {
       if (flops)
         remark << *flops;

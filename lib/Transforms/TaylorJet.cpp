@@ -87,15 +87,14 @@ LogicalResult TaylorJetPass::verifyOptions(func::FuncOp func) {
            << directions.getValue();
   unsigned numArgs = func.getNumArguments();
   if (argument >= numArgs)
-    return func.emitError() << "taylor-jet: 'argument' is "
-                            << argument.getValue()
-                            << " but '@" << func.getSymName() << "' has "
-                            << numArgs << " argument(s)";
+    return func.emitError()
+           << "taylor-jet: 'argument' is " << argument.getValue() << " but '@"
+           << func.getSymName() << "' has " << numArgs << " argument(s)";
   Type argType = func.getArgumentTypes()[argument];
   if (!isFloatTensor(argType))
-    return func.emitError() << "taylor-jet: argument #" << argument.getValue()
-                            << " must be a ranked tensor of floats, got "
-                            << argType;
+    return func.emitError()
+           << "taylor-jet: argument #" << argument.getValue()
+           << " must be a ranked tensor of floats, got " << argType;
   if (!sumTop && (!weights.empty() || runtimeWeights))
     return func.emitError() << "taylor-jet: 'weights' and 'runtime-weights' "
                                "need 'sum-top'";
@@ -103,9 +102,9 @@ LogicalResult TaylorJetPass::verifyOptions(func::FuncOp func) {
     return func.emitError() << "taylor-jet: give either 'weights' or "
                                "'runtime-weights', not both";
   if (!weights.empty() && weights.size() != directions)
-    return func.emitError() << "taylor-jet: 'weights' has " << weights.size()
-                            << " values but 'directions' is "
-                            << directions.getValue();
+    return func.emitError()
+           << "taylor-jet: 'weights' has " << weights.size()
+           << " values but 'directions' is " << directions.getValue();
   inputOrders.clear();
   if (inputCoefficients.empty()) {
     for (unsigned k = 1; k <= order; ++k)
@@ -195,11 +194,11 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
   // build the zero input coefficients).
   DenseMap<Value, Value> jets = {{x0, seed}};
   SmallVector<Operation *> wrapped;
-  for (Operation &op : llvm::make_early_inc_range(llvm::make_range(
-           std::next(Block::iterator(seed)), Block::iterator(entry.getTerminator())))) {
-    bool active = llvm::any_of(op.getOperands(), [&](Value v) {
-      return jets.count(v) != 0;
-    });
+  for (Operation &op : llvm::make_early_inc_range(
+           llvm::make_range(std::next(Block::iterator(seed)),
+                            Block::iterator(entry.getTerminator())))) {
+    bool active = llvm::any_of(op.getOperands(),
+                               [&](Value v) { return jets.count(v) != 0; });
     SetVector<Value> captured;
     getUsedValuesDefinedAbove(op.getRegions(), captured);
     for (Value v : captured)
@@ -258,8 +257,8 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
   }
   func::ReturnOp::create(builder, ret.getLoc(), results);
   ret.erase();
-  jetFunc.setFunctionType(FunctionType::get(
-      ctx, entry.getArgumentTypes(), ValueRange(results).getTypes()));
+  jetFunc.setFunctionType(FunctionType::get(ctx, entry.getArgumentTypes(),
+                                            ValueRange(results).getTypes()));
 
   // The original active ops are dead now.
   for (Operation *op : llvm::reverse(wrapped)) {
@@ -317,7 +316,8 @@ LogicalResult TaylorJetPass::wrap(Operation *op, OpBuilder &builder,
                 arg);
   }
   for (Value constant : capturedConstants)
-    mapping.map(constant, builder.clone(*constant.getDefiningOp())->getResult(0));
+    mapping.map(constant,
+                builder.clone(*constant.getDefiningOp())->getResult(0));
   Operation *clone = builder.clone(*op, mapping);
   YieldOp::create(builder, loc, clone->getResults());
   builder.setInsertionPointAfter(propagate);

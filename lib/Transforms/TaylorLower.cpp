@@ -64,7 +64,8 @@ void lowerSum(SumOp op, RewriterBase &rewriter) {
   Value top = coefficients.pop_back_val();
   Value weights = materializeWeights(rewriter, loc, jetType, op.getWeights(),
                                      op.getStaticWeights());
-  coefficients.push_back(buildWeightedDirectionSum(rewriter, loc, top, weights));
+  coefficients.push_back(
+      buildWeightedDirectionSum(rewriter, loc, top, weights));
   rewriter.replaceOpWithNewOp<MakeJetOp>(op, op.getType(), coefficients);
 }
 
@@ -172,11 +173,11 @@ LogicalResult lowerPropagate(PropagateOp propagate, RewriterBase &rewriter) {
     results.push_back(context.passive(result));
   rewriter.setInsertionPoint(propagate);
   if (collapsed) {
-    Value weights =
-        materializeWeights(rewriter, propagate.getLoc(), jetType,
-                           propagate.getWeights(), propagate.getStaticWeights());
-    if (failed(rule.propagateCollapsedJets(rewriter, context, operands,
-                                           weights, results)))
+    Value weights = materializeWeights(rewriter, propagate.getLoc(), jetType,
+                                       propagate.getWeights(),
+                                       propagate.getStaticWeights());
+    if (failed(rule.propagateCollapsedJets(rewriter, context, operands, weights,
+                                           results)))
       return failure();
   } else if (failed(rule.propagateJets(rewriter, context, operands, results))) {
     return failure();
@@ -201,8 +202,8 @@ LogicalResult lowerPropagate(PropagateOp propagate, RewriterBase &rewriter) {
         coefficients.push_back(createZeroCoefficient(
             rewriter, propagate.getLoc(), primal, directions));
     }
-    replacements.push_back(MakeJetOp::create(rewriter, propagate.getLoc(),
-                                             jetType, coefficients));
+    replacements.push_back(
+        MakeJetOp::create(rewriter, propagate.getLoc(), jetType, coefficients));
   }
   rewriter.replaceOp(propagate, replacements);
   return success();

@@ -59,9 +59,8 @@ std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op) {
   bool hasA = false, hasB = false;
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    bool usesK = llvm::any_of(loops.reductions, [&](unsigned k) {
-      return map.isFunctionOfDim(k);
-    });
+    bool usesK = llvm::any_of(
+        loops.reductions, [&](unsigned k) { return map.isFunctionOfDim(k); });
     if (!usesK)
       continue;
     if (map.isFunctionOfDim(loops.n))

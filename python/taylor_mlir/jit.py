@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +58,8 @@ class TensorSpec:
         if array.dtype != self.dtype:
             raise ValueError(f"{what}: expected dtype {self.dtype}, got {array.dtype}")
         if array.ndim != len(self.shape) or any(
-            want is not None and want != got for want, got in zip(self.shape, array.shape)
+            want is not None and want != got
+            for want, got in zip(self.shape, array.shape)
         ):
             raise ValueError(
                 f"{what}: expected shape {self._shape_str()}, got {tuple(array.shape)}"
@@ -84,9 +85,7 @@ def _tensor_spec(type_: ir.Type, where: str) -> TensorSpec:
     element = str(tensor.element_type)
     if element not in _DTYPES:
         raise TypeError(f"{where}: unsupported element type {element}")
-    shape = tuple(
-        None if ir.ShapedType.is_dynamic_size(d) else d for d in tensor.shape
-    )
+    shape = tuple(None if ir.ShapedType.is_dynamic_size(d) else d for d in tensor.shape)
     return TensorSpec(shape, _DTYPES[element])
 
 
@@ -96,7 +95,10 @@ def _public_functions(module: ir.Module) -> list[ir.Operation]:
         if op.operation.name != "func.func":
             continue
         attrs = op.operation.attributes
-        if "sym_visibility" in attrs and ir.StringAttr(attrs["sym_visibility"]).value != "public":
+        if (
+            "sym_visibility" in attrs
+            and ir.StringAttr(attrs["sym_visibility"]).value != "public"
+        ):
             continue
         if len(op.regions[0].blocks) == 0:  # a declaration
             continue
@@ -208,7 +210,9 @@ class JitModule:
         context: ir.Context | None = None,
         track_allocations: bool = False,
     ):
-        self.context = context or (module.context if isinstance(module, ir.Module) else ir.Context())
+        self.context = context or (
+            module.context if isinstance(module, ir.Module) else ir.Context()
+        )
         with self.context:
             # Lower a copy: nothing the caller passed in is modified.
             text = module if isinstance(module, str) else str(module)
@@ -287,4 +291,11 @@ def run_pipeline(module: ir.Module, pipeline: str) -> None:
         passmanager.PassManager.parse(pipeline).run(module.operation)
 
 
-__all__ = ["AllocationTracker", "DEFAULT_PIPELINE", "FunctionSpec", "JitModule", "TensorSpec", "run_pipeline"]
+__all__ = [
+    "DEFAULT_PIPELINE",
+    "AllocationTracker",
+    "FunctionSpec",
+    "JitModule",
+    "TensorSpec",
+    "run_pipeline",
+]

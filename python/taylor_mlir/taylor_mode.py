@@ -21,7 +21,8 @@ carried once instead of per direction::
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import ir, passmanager
 from .jit import JitModule
@@ -105,7 +106,9 @@ class TaylorJet:
         self.order = order
         self.directions = directions
         self.input_coefficients = (
-            sorted(input_coefficients) if input_coefficients else list(range(1, order + 1))
+            sorted(input_coefficients)
+            if input_coefficients
+            else list(range(1, order + 1))
         )
         self.context = context or ir.Context()
         with self.context:
@@ -120,7 +123,9 @@ class TaylorJet:
             ]
             self.function = function or (names[0] if len(names) == 1 else None)
             if self.function is None:
-                raise ValueError(f"name the function to transform; the module has {names}")
+                raise ValueError(
+                    f"name the function to transform; the module has {names}"
+                )
             self.jet_function = f"{self.function}_jet"
             self.pipeline = taylor_jet_pipeline(
                 order=order,
@@ -138,9 +143,9 @@ class TaylorJet:
             self.jet_ir = str(module)
             self.collapsed_ir = None
             if collapse:
-                passmanager.PassManager.parse("builtin.module(func.func(taylor-collapse))").run(
-                    module.operation
-                )
+                passmanager.PassManager.parse(
+                    "builtin.module(func.func(taylor-collapse))"
+                ).run(module.operation)
                 self.collapsed_ir = str(module)
             passmanager.PassManager.parse(
                 "builtin.module(func.func(taylor-lower), canonicalize, cse)"

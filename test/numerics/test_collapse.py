@@ -14,11 +14,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import taylor_suite as suite  # noqa: E402
-from taylor_reference import reference_coefficients, relative_error  # noqa: E402
-
-from taylor_mlir.taylor_mode import TaylorJet  # noqa: E402
-from taylor_mlir.torch_import import import_torch_modules  # noqa: E402
+import taylor_suite as suite
+from taylor_mlir.taylor_mode import TaylorJet
+from taylor_mlir.torch_import import import_torch_modules
+from taylor_reference import reference_coefficients, relative_error
 
 R = suite.D  # exact directions: the D unit vectors
 FUNCTIONS = suite.all_functions()
@@ -44,7 +43,9 @@ def directions(kind, seed):
 
 def compile_pair(text, order, **options):
     standard = TaylorJet(text, order=order, directions=R, sum_top=True, **options)
-    collapsed = TaylorJet(text, order=order, directions=R, sum_top=True, collapse=True, **options)
+    collapsed = TaylorJet(
+        text, order=order, directions=R, sum_top=True, collapse=True, **options
+    )
     assert "taylor.sum" not in collapsed.collapsed_ir.split("func.func")[-1] or (
         "input_coefficients" in options and order in options["input_coefficients"]
     )
@@ -55,7 +56,9 @@ def assert_agree(name, standard_out, collapsed_out):
     assert len(standard_out) == len(collapsed_out)
     for k, (s, c) in enumerate(zip(standard_out, collapsed_out)):
         err = relative_error(c, s)
-        assert err <= TOLERANCE, f"{name}: coefficient {k}: collapsed vs standard {err:.2e}"
+        assert (
+            err <= TOLERANCE
+        ), f"{name}: coefficient {k}: collapsed vs standard {err:.2e}"
 
 
 @pytest.mark.parametrize("order", [2, 3, 4])
@@ -78,14 +81,18 @@ def test_collapsed_matches_standard(imported, name, order):
 
 
 @pytest.mark.parametrize("order", [2, 3])
-@pytest.mark.parametrize("name", ["mlp_tanh", "residual_tanh", "quotient_of_branches", "prod_reduction"])
+@pytest.mark.parametrize(
+    "name", ["mlp_tanh", "residual_tanh", "quotient_of_branches", "prod_reduction"]
+)
 def test_full_jets_and_runtime_weights(imported, name, order):
     """Every input coefficient non-zero (the seed's summed top coefficient
     Σ_r w_r x_K^(r) is not zero) and runtime weights; also against torch.func."""
     g = torch.Generator().manual_seed(5 + order)
     x0 = torch.randn(suite.B, suite.D, generator=g, dtype=torch.float64)
-    xs = {k: torch.randn(R, suite.B, suite.D, generator=g, dtype=torch.float64) / k
-          for k in range(1, order + 1)}
+    xs = {
+        k: torch.randn(R, suite.B, suite.D, generator=g, dtype=torch.float64) / k
+        for k in range(1, order + 1)
+    }
     w = torch.randn(R, generator=g, dtype=torch.float64)
     listed = list(range(1, order + 1))
     standard, collapsed = compile_pair(
@@ -106,13 +113,27 @@ def test_laplacian_of_mlp_against_hessian(imported):
     from torch.func import hessian, vmap
 
     model = FUNCTIONS["mlp_tanh"].double()
-    x0 = torch.randn(suite.B, suite.D, generator=torch.Generator().manual_seed(1),
-                     dtype=torch.float64)
-    lap = TaylorJet(imported["mlp_tanh"], order=2, directions=R, input_coefficients=[1],
-                    sum_top=True, collapse=True)
+    x0 = torch.randn(
+        suite.B,
+        suite.D,
+        generator=torch.Generator().manual_seed(1),
+        dtype=torch.float64,
+    )
+    lap = TaylorJet(
+        imported["mlp_tanh"],
+        order=2,
+        directions=R,
+        input_coefficients=[1],
+        sum_top=True,
+        collapse=True,
+    )
     _, _, got = lap(x0, directions("exact", 0))
-    want = vmap(lambda xi: torch.einsum("oii->o", hessian(lambda z: model(z[None])[0])(xi)))(x0)
-    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-13)
+    want = vmap(
+        lambda xi: torch.einsum("oii->o", hessian(lambda z: model(z[None])[0])(xi))
+    )(x0)
+    np.testing.assert_allclose(
+        got.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-13
+    )
 
 
 def test_collapse_needs_sum_top(imported):

@@ -76,11 +76,9 @@ Value dropUnitDirection(OpBuilder &builder, Location loc, Value value);
 /// `operands`): the op's order-1 rule with one direction. Entries are null
 /// where `J · X_K` is zero (all `X_K` zero). `results` hold the primal
 /// results in entry 0.
-FailureOr<SmallVector<Value>>
-applyJacobianToTop(TaylorRuleOpInterface op, OpBuilder &builder,
-                   const JetRuleContext &context,
-                   ArrayRef<CoefficientList> operands,
-                   ArrayRef<CoefficientList> results);
+FailureOr<SmallVector<Value>> applyJacobianToTop(
+    TaylorRuleOpInterface op, OpBuilder &builder, const JetRuleContext &context,
+    ArrayRef<CoefficientList> operands, ArrayRef<CoefficientList> results);
 
 } // namespace taylor
 } // namespace mlir

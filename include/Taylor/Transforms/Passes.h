@@ -7,9 +7,9 @@
 #ifndef TAYLOR_TRANSFORMS_PASSES_H
 #define TAYLOR_TRANSFORMS_PASSES_H
 
+#include "Taylor/IR/TaylorDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "Taylor/IR/TaylorDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
