@@ -139,3 +139,29 @@ def test_laplacian_of_mlp_against_hessian(imported):
 def test_collapse_needs_sum_top(imported):
     with pytest.raises(ValueError, match="collapse=True needs sum_top=True"):
         TaylorJet(imported["tanh"], order=2, directions=R, collapse=True)
+
+
+@pytest.mark.parametrize("name", ["mlp_tanh", "mlp_softplus", "residual_tanh"])
+def test_float32(name):
+    """Collapsed Taylor mode in float32: the Laplacian against the float64
+    standard one, to float32 accuracy."""
+    x64 = torch.randn(
+        suite.B,
+        suite.D,
+        generator=torch.Generator().manual_seed(2),
+        dtype=torch.float64,
+    )
+    (text32,) = import_torch_modules([(FUNCTIONS[name].float(), (x64.float(),))])
+    eye = directions("exact", 0)
+    lap32 = TaylorJet(
+        text32,
+        order=2,
+        directions=R,
+        input_coefficients=[1],
+        sum_top=True,
+        collapse=True,
+    )
+    got = lap32(x64.float(), eye.float())
+    assert all(c.dtype == torch.float32 for c in got)
+    want = reference_coefficients(FUNCTIONS[name].double(), x64, {1: eye}, 2)
+    assert relative_error(got[2], want[2].sum(0)) <= 1e-4
