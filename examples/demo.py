@@ -127,7 +127,8 @@ def demo_laplacian() -> None:
     except ImportError:
         print("torch is not installed; skipping")
         return
-    from taylor_mlir.taylor_mode import TaylorJet
+    from taylor_mlir import operators
+    from taylor_mlir.taylor_mode import broadcast_directions
     from taylor_mlir.torch_import import import_torch_module
 
     torch.manual_seed(0)
@@ -141,9 +142,8 @@ def demo_laplacian() -> None:
     ).double()
     x = torch.randn(B, D, dtype=torch.float64)
     text = import_torch_module(model, (x,))
-    directions = (
-        torch.eye(D, dtype=torch.float64)[:, None, :].expand(D, B, D).contiguous()
-    )
+    laplacian_op = operators.laplacian(D)  # K = 2, the D unit directions, weights 1
+    directions = broadcast_directions(torch.from_numpy(laplacian_op.directions), B)
 
     def scalar_model(xi):
         return model(xi[None])[0, 0]
@@ -160,14 +160,7 @@ def demo_laplacian() -> None:
     # coefficient summed over the directions: the Laplacian.
     for collapse in (False, True):
         start = time.perf_counter()
-        jet = TaylorJet(
-            text,
-            order=2,
-            directions=D,
-            input_coefficients=[1],
-            sum_top=True,
-            collapse=collapse,
-        )
+        jet = laplacian_op.taylor_jet(text, collapse=collapse)
         compiled = time.perf_counter()
         _, _, laplacian = jet(x, directions)
         per_call = (

@@ -50,17 +50,11 @@ Value materializeWeights(OpBuilder &builder, Location loc, JetType jetType,
 
 /// `taylor.sum` -> `taylor.make_jet` of the unchanged lower coefficients and
 /// the reduced top coefficient.
-void lowerSum(SumOp op, RewriterBase &rewriter) {
+void lowerSum(SumOp op, MakeJetOp make, RewriterBase &rewriter) {
   auto jetType = cast<JetType>(op.getJet().getType());
   Location loc = op.getLoc();
-  unsigned order = jetType.getOrder();
   rewriter.setInsertionPoint(op);
-  SmallVector<Value> coefficients;
-  if (auto make = op.getJet().getDefiningOp<MakeJetOp>())
-    llvm::append_range(coefficients, make.getCoefficients());
-  else
-    for (unsigned k = 0; k <= order; ++k)
-      coefficients.push_back(CoeffOp::create(rewriter, loc, op.getJet(), k));
+  SmallVector<Value> coefficients(make.getCoefficients());
   Value top = coefficients.pop_back_val();
   Value weights = materializeWeights(rewriter, loc, jetType, op.getWeights(),
                                      op.getStaticWeights());
@@ -68,21 +62,6 @@ void lowerSum(SumOp op, RewriterBase &rewriter) {
       buildWeightedDirectionSum(rewriter, loc, top, weights));
   rewriter.replaceOpWithNewOp<MakeJetOp>(op, op.getType(), coefficients);
 }
-
-/// Lowers the sums left after the propagate ops, and folds coefficient reads.
-struct LowerSumOp : public OpRewritePattern<SumOp> {
-  LowerSumOp(MLIRContext *ctx, unsigned &counter)
-      : OpRewritePattern<SumOp>(ctx), counter(counter) {}
-
-  LogicalResult matchAndRewrite(SumOp op,
-                                PatternRewriter &rewriter) const override {
-    lowerSum(op, rewriter);
-    ++counter;
-    return success();
-  }
-
-  unsigned &counter;
-};
 
 /// Reports that `user` cannot be lowered because its operand `jet` was not
 /// built by a `taylor.make_jet`.
@@ -243,8 +222,9 @@ LogicalResult mlir::taylor::lowerTaylorOps(func::FuncOp func,
   unsigned sums = 0;
   for (Operation *op : jetOps) {
     if (auto sum = dyn_cast<SumOp>(op)) {
-      if (sum.getJet().getDefiningOp<MakeJetOp>()) {
-        lowerSum(sum, rewriter);
+      // A sum of a foreign jet is reported below.
+      if (auto make = sum.getJet().getDefiningOp<MakeJetOp>()) {
+        lowerSum(sum, make, rewriter);
         ++sums;
       }
       continue;
@@ -255,9 +235,8 @@ LogicalResult mlir::taylor::lowerTaylorOps(func::FuncOp func,
       ++counts->propagates;
   }
 
-  RewritePatternSet patterns(func.getContext());
-  patterns.add<LowerSumOp>(func.getContext(), sums);
-  if (failed(applyPatternsGreedily(func, std::move(patterns))))
+  // Fold the coefficient reads of the make_jet ops (no patterns: folding).
+  if (failed(applyPatternsGreedily(func, RewritePatternSet(func.getContext()))))
     return func.emitOpError() << "taylor-lower did not converge";
   if (counts)
     counts->sums += sums;

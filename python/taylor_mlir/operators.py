@@ -36,6 +36,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,25 @@ class DirectionalSum:
     @property
     def num_directions(self) -> int:
         return int(self.directions.shape[0])
+
+    def taylor_jet(self, module: Any, *, collapse: bool = True, **options: Any) -> Any:
+        """A `TaylorJet` of order K along the R directions whose last result is
+        this sum at each datum, ``Σ_r w_r ∂^K_{v_r} f``; call it with ``x`` and
+        ``taylor_mode.broadcast_directions(self.directions, batch)``. Collapsed
+        Taylor mode unless ``collapse=False``; ``options`` go to `TaylorJet`."""
+        from .taylor_mode import TaylorJet
+
+        weights = None if np.all(self.weights == 1.0) else self.weights.tolist()
+        return TaylorJet(
+            module,
+            order=self.order,
+            directions=self.num_directions,
+            input_coefficients=[1],
+            sum_top=True,
+            weights=weights,
+            collapse=collapse,
+            **options,
+        )
 
     def symbol(self, y: np.ndarray) -> np.ndarray:
         """The symbol ``Σ_r w_r (v_r·y)^K`` at the points ``y`` (``[..., D]``)."""

@@ -24,8 +24,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from . import ir, passmanager
 from .jit import JitModule
+
+
+def broadcast_directions(directions: Any, batch: int) -> Any:
+    """The input coefficient ``x_1`` for R directions of the D input features
+    (``[R, D]``) at each of ``batch`` data: a contiguous ``[R, batch, D]``
+    array (torch tensor in, torch tensor out; numpy otherwise)."""
+    if type(directions).__module__.startswith("torch"):
+        r, d = directions.shape
+        return directions[:, None, :].expand(r, batch, d).contiguous()
+    directions = np.asarray(directions)
+    r, d = directions.shape
+    return np.ascontiguousarray(np.broadcast_to(directions[:, None, :], (r, batch, d)))
 
 
 def taylor_jet_pipeline(
@@ -174,4 +188,4 @@ class TaylorJet:
         return self._jit.call(self.jet_function, *args)
 
 
-__all__ = ["TaylorJet", "taylor_jet_pipeline"]
+__all__ = ["TaylorJet", "broadcast_directions", "taylor_jet_pipeline"]

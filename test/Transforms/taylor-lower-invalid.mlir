@@ -30,3 +30,20 @@ func.func @jet_through_scf_if(%x0: tensor<4xf64>, %x1: tensor<3x4xf64>, %c: i1) 
   %0 = taylor.coeff %j[0] : !taylor.jet<1, 3, tensor<4xf64>> -> tensor<4xf64>
   return %0 : tensor<4xf64>
 }
+
+// -----
+
+// A collapsed propagate needs the wrapped op's rule as much as a standard one.
+!c = !taylor.jet<2, 2, tensor<4x5xf64>, collapsed>
+func.func @collapsed_without_rule(%x0: tensor<4x5xf64>, %x1: tensor<2x4x5xf64>, %x2: tensor<4x5xf64>,
+                                  %e: tensor<4x5xf64>) -> tensor<4x5xf64> {
+  %j = taylor.make_jet %x0, %x1, %x2 : tensor<4x5xf64>, tensor<2x4x5xf64>, tensor<4x5xf64> -> !c
+  // expected-error @+1 {{'taylor.propagate' op cannot be lowered: no Taylor-mode rule for 'linalg.softmax'}}
+  %p = taylor.propagate(%j, %e) : (!c, tensor<4x5xf64>) -> !c {
+  ^bb0(%a: tensor<4x5xf64>, %o: tensor<4x5xf64>):
+    %r = linalg.softmax dimension(1) ins(%a : tensor<4x5xf64>) outs(%o : tensor<4x5xf64>) -> tensor<4x5xf64>
+    taylor.yield %r : tensor<4x5xf64>
+  }
+  %top = taylor.coeff %p[2] : !c -> tensor<4x5xf64>
+  return %top : tensor<4x5xf64>
+}

@@ -15,7 +15,8 @@ torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
 import taylor_suite as suite
-from taylor_mlir.taylor_mode import TaylorJet
+from taylor_mlir import operators
+from taylor_mlir.taylor_mode import TaylorJet, broadcast_directions
 from taylor_mlir.torch_import import import_torch_modules
 from taylor_reference import reference_coefficients, relative_error
 
@@ -35,8 +36,7 @@ def imported():
 def directions(kind, seed):
     """x_1 of shape [R, B, D]: unit vectors (exact operators) or random."""
     if kind == "exact":
-        eye = torch.eye(suite.D, dtype=torch.float64)
-        return eye[:, None, :].expand(R, suite.B, suite.D).contiguous()
+        return broadcast_directions(torch.eye(suite.D, dtype=torch.float64), suite.B)
     g = torch.Generator().manual_seed(seed)
     return torch.randn(R, suite.B, suite.D, generator=g, dtype=torch.float64)
 
@@ -153,14 +153,7 @@ def test_float32(name):
     )
     (text32,) = import_torch_modules([(FUNCTIONS[name].float(), (x64.float(),))])
     eye = directions("exact", 0)
-    lap32 = TaylorJet(
-        text32,
-        order=2,
-        directions=R,
-        input_coefficients=[1],
-        sum_top=True,
-        collapse=True,
-    )
+    lap32 = operators.laplacian(R).taylor_jet(text32)
     got = lap32(x64.float(), eye.float())
     assert all(c.dtype == torch.float32 for c in got)
     want = reference_coefficients(FUNCTIONS[name].double(), x64, {1: eye}, 2)

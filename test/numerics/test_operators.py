@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 from torch.func import jacfwd, vmap
 
 sys.path.insert(0, str(Path(__file__).parent))
-from taylor_mlir.taylor_mode import TaylorJet
+from taylor_mlir.taylor_mode import broadcast_directions
 from taylor_mlir.torch_import import import_torch_module
 from taylor_reference import relative_error
 
@@ -126,6 +126,16 @@ def test_stochastic_symbols_are_unbiased(make, exact):
     assert abs(estimate - exact(y)) <= 0.05 * exact(y)
 
 
+def test_broadcast_directions():
+    v = np.arange(6.0).reshape(2, 3)
+    seeded = broadcast_directions(v, 4)
+    assert isinstance(seeded, np.ndarray) and seeded.shape == (2, 4, 3)
+    assert seeded.flags.c_contiguous and np.all(seeded[:, 2] == v)
+    seeded = broadcast_directions(torch.from_numpy(v), 4)
+    assert isinstance(seeded, torch.Tensor) and seeded.is_contiguous()
+    assert torch.equal(seeded[:, 1], torch.from_numpy(v))
+
+
 def test_errors():
     with pytest.raises(ValueError, match="length 2; expected 3"):
         operators.linear({(1, 1): 1.0}, 3)
@@ -160,22 +170,9 @@ def mlp():
 
 def apply(text, s, x):
     """Σ_r w_r ∂^K_{v_r} f at each row of x, by collapsed Taylor mode."""
-    jet = TaylorJet(
-        text,
-        order=s.order,
-        directions=s.num_directions,
-        input_coefficients=[1],
-        sum_top=True,
-        weights=s.weights.tolist(),
-        collapse=True,
-    )
-    v = (
-        torch.from_numpy(s.directions)[:, None, :]
-        .expand(-1, x.shape[0], -1)
-        .contiguous()
-    )
+    seed = broadcast_directions(torch.from_numpy(s.directions), x.shape[0])
     # The top Taylor coefficient is the K-th directional derivative.
-    return jet(x, v)[-1][:, 0]
+    return s.taylor_jet(text)(x, seed)[-1][:, 0]
 
 
 def derivative_tensor(model, x, order):

@@ -14,7 +14,7 @@ from torch.func import hessian, vmap  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from taylor_reference import reference_coefficients  # noqa: E402
 
-from taylor_mlir.taylor_mode import TaylorJet  # noqa: E402
+from taylor_mlir.taylor_mode import TaylorJet, broadcast_directions  # noqa: E402
 from taylor_mlir.torch_import import import_torch_module  # noqa: E402
 
 D, B = 4, 5
@@ -24,15 +24,18 @@ D, B = 4, 5
 def mlp():
     torch.manual_seed(3)
     model = torch.nn.Sequential(
-        torch.nn.Linear(D, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16),
-        torch.nn.Sigmoid(), torch.nn.Linear(16, 1),
+        torch.nn.Linear(D, 16),
+        torch.nn.Tanh(),
+        torch.nn.Linear(16, 16),
+        torch.nn.Sigmoid(),
+        torch.nn.Linear(16, 1),
     ).double()
     x = torch.randn(B, D, dtype=torch.float64)
     return model, x, import_torch_module(model, (x,))
 
 
 def unit_directions():
-    return torch.eye(D, dtype=torch.float64)[:, None, :].expand(D, B, D).contiguous()
+    return broadcast_directions(torch.eye(D, dtype=torch.float64), B)
 
 
 def test_laplacian(mlp):
@@ -41,7 +44,9 @@ def test_laplacian(mlp):
     f0, f1, laplacian = jet(x, unit_directions())
     assert tuple(laplacian.shape) == (B, 1) and tuple(f1.shape) == (D, B, 1)
     want = vmap(lambda xi: torch.trace(hessian(lambda z: model(z[None])[0, 0])(xi)))(x)
-    np.testing.assert_allclose(laplacian[:, 0].numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(
+        laplacian[:, 0].numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-13
+    )
 
 
 @pytest.mark.parametrize("runtime", [False, True])
@@ -51,14 +56,28 @@ def test_weighted_third_derivatives(mlp, runtime):
     v = torch.randn(D, B, D, generator=g, dtype=torch.float64)
     w = torch.randn(D, generator=g, dtype=torch.float64)
     if runtime:
-        jet = TaylorJet(text, order=3, directions=D, input_coefficients=[1],
-                        sum_top=True, runtime_weights=True)
+        jet = TaylorJet(
+            text,
+            order=3,
+            directions=D,
+            input_coefficients=[1],
+            sum_top=True,
+            runtime_weights=True,
+        )
         coefficients = jet(x, v, w)
     else:
-        jet = TaylorJet(text, order=3, directions=D, input_coefficients=[1],
-                        sum_top=True, weights=w.tolist())
+        jet = TaylorJet(
+            text,
+            order=3,
+            directions=D,
+            input_coefficients=[1],
+            sum_top=True,
+            weights=w.tolist(),
+        )
         coefficients = jet(x, v)
     want = reference_coefficients(lambda z: model(z), x, {1: v}, 3)
-    np.testing.assert_allclose(coefficients[2].numpy(), want[2].detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(
+        coefficients[2].numpy(), want[2].detach().numpy(), rtol=1e-12, atol=1e-13
+    )
     summed = torch.einsum("r,rbo->bo", w, want[3]).detach().numpy()
     np.testing.assert_allclose(coefficients[3].numpy(), summed, rtol=1e-11, atol=1e-12)

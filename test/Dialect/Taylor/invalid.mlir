@@ -322,3 +322,15 @@ func.func @propagate_both_weights(%j: !taylor.jet<2, 3, tensor<4xf64>, collapsed
   }
   return
 }
+
+// -----
+
+func.func @propagate_weight_type(%j: !taylor.jet<2, 3, tensor<4xf64>, collapsed>, %w: tensor<3xf32>, %e: tensor<4xf64>) {
+  // expected-error @+1 {{weights must have the jet's element type 'f64', got 'f32'}}
+  %a = taylor.propagate(%j, %e) weights(%w : tensor<3xf32>) : (!taylor.jet<2, 3, tensor<4xf64>, collapsed>, tensor<4xf64>) -> !taylor.jet<2, 3, tensor<4xf64>, collapsed> {
+  ^bb0(%x: tensor<4xf64>, %o: tensor<4xf64>):
+    %r = linalg.exp ins(%x : tensor<4xf64>) outs(%o : tensor<4xf64>) -> tensor<4xf64>
+    taylor.yield %r : tensor<4xf64>
+  }
+  return
+}
