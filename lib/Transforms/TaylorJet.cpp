@@ -10,7 +10,9 @@
 #include "Taylor/Rules/Rules.h"
 #include "Taylor/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/STLExtras.h"
@@ -47,8 +49,14 @@ private:
   /// Wraps the active op `op` in a taylor.propagate.
   LogicalResult wrap(Operation *op, OpBuilder &builder,
                      DenseMap<Value, Value> &jets);
+  /// The type of the argument that gives an input coefficient of `x`.
+  RankedTensorType getSeedArgumentType(RankedTensorType primalType);
+  /// Builds the input coefficient tensor<R x T> from its argument `arg`
+  /// (null for identity seeds), at the builder's insertion point.
+  Value buildSeed(OpBuilder &builder, Location loc, Value x0, Value arg);
 
   SmallVector<unsigned> inputOrders;
+  SmallVector<unsigned> resultOrders;
 };
 
 } // namespace
@@ -101,12 +109,50 @@ LogicalResult TaylorJetPass::verifyOptions(func::FuncOp func) {
   if (!weights.empty() && runtimeWeights)
     return func.emitError() << "taylor-jet: give either 'weights' or "
                                "'runtime-weights', not both";
+  if (seed != "input" && seed != "broadcast" && seed != "identity")
+    return func.emitError() << "taylor-jet: 'seed' must be 'input', "
+                               "'broadcast' or 'identity', got '"
+                            << seed << "'";
+  auto xType = cast<RankedTensorType>(argType);
+  if (seed != "input" && xType.getRank() < 1)
+    return func.emitError() << "taylor-jet: seed '" << seed
+                            << "' needs a batch dimension 0 in the input, got "
+                            << argType;
+  if (seed == "identity") {
+    if (xType.getRank() != 2 || xType.isDynamicDim(1) ||
+        xType.getDimSize(1) != directions)
+      return func.emitError()
+             << "taylor-jet: identity seeds need an input tensor<B x D> "
+                "with static D = 'directions' ("
+             << directions.getValue() << "), got " << argType;
+    if (!inputCoefficients.empty() &&
+        (inputCoefficients.size() != 1 || inputCoefficients[0] != 1))
+      return func.emitError() << "taylor-jet: identity seeds give x_1 only; "
+                                 "'input-coefficients' must be 1";
+  }
   if (!weights.empty() && weights.size() != directions)
     return func.emitError()
            << "taylor-jet: 'weights' has " << weights.size()
            << " values but 'directions' is " << directions.getValue();
+  resultOrders.clear();
+  for (unsigned k : resultCoefficients) {
+    if (k > order)
+      return func.emitError() << "taylor-jet: 'result-coefficients' must lie "
+                                 "in 0 .. "
+                              << order.getValue() << ", got " << k;
+    if (llvm::is_contained(resultOrders, k))
+      return func.emitError()
+             << "taylor-jet: 'result-coefficients' lists " << k << " twice";
+    resultOrders.push_back(k);
+  }
+  if (resultOrders.empty())
+    for (unsigned k = 0; k <= order; ++k)
+      resultOrders.push_back(k);
+  llvm::sort(resultOrders);
   inputOrders.clear();
-  if (inputCoefficients.empty()) {
+  if (seed == "identity") {
+    inputOrders.push_back(1);
+  } else if (inputCoefficients.empty()) {
     for (unsigned k = 1; k <= order; ++k)
       inputOrders.push_back(k);
   } else {
@@ -158,28 +204,32 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
   BlockArgument x0 = entry.getArgument(argument);
   auto primalType = cast<RankedTensorType>(x0.getType());
   auto jetType = JetType::get(ctx, order, directions, primalType, false);
-  RankedTensorType coefficientType = jetType.getDirectionalType();
 
-  // New arguments x_k after x_0.
+  // New arguments x_k after x_0 (none for identity seeds).
   SmallVector<Value> coefficients(order + 1, Value());
   coefficients[0] = x0;
-  for (auto [i, k] : llvm::enumerate(inputOrders)) {
+  unsigned numSeedArgs = seed == "identity" ? 0 : inputOrders.size();
+  for (unsigned i = 0; i < numSeedArgs; ++i) {
     unsigned index = argument + 1 + i;
-    if (failed(jetFunc.insertArgument(index, coefficientType, {}, loc)))
+    if (failed(jetFunc.insertArgument(index, getSeedArgumentType(primalType),
+                                      {}, loc)))
       return jetFunc.emitError() << "taylor-jet: could not add an argument";
-    coefficients[k] = entry.getArgument(index);
   }
+  OpBuilder builder(ctx);
+  builder.setInsertionPointToStart(&entry);
+  for (auto [i, k] : llvm::enumerate(inputOrders))
+    coefficients[k] = buildSeed(
+        builder, loc, x0,
+        seed == "identity" ? Value() : entry.getArgument(argument + 1 + i));
   Value weightsArg;
   if (runtimeWeights) {
-    unsigned index = argument + 1 + inputOrders.size();
+    unsigned index = argument + 1 + numSeedArgs;
     auto weightsType =
         RankedTensorType::get({directions}, primalType.getElementType());
     if (failed(jetFunc.insertArgument(index, weightsType, {}, loc)))
       return jetFunc.emitError() << "taylor-jet: could not add an argument";
     weightsArg = entry.getArgument(index);
   }
-  OpBuilder builder(ctx);
-  builder.setInsertionPointToStart(&entry);
   Value zero;
   for (unsigned k = 1; k <= order; ++k) {
     if (coefficients[k])
@@ -191,7 +241,7 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
   auto seed = MakeJetOp::create(builder, loc, jetType, coefficients);
 
   // Push jets through the body (the ops after the seed: those before it
-  // build the zero input coefficients).
+  // build the input coefficients).
   DenseMap<Value, Value> jets = {{x0, seed}};
   SmallVector<Operation *> wrapped;
   for (Operation &op : llvm::make_early_inc_range(
@@ -234,13 +284,19 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
     auto it = jets.find(v);
     if (it == jets.end()) {
       // Does not depend on the input: zero higher coefficients.
-      results.push_back(v);
-      Value zeroCoefficient =
-          createZeroCoefficient(builder, ret.getLoc(), v, directions);
-      for (unsigned k = 1; k < order; ++k)
-        results.push_back(zeroCoefficient);
-      results.push_back(sumTop ? createZeroLike(builder, ret.getLoc(), v)
-                               : zeroCoefficient);
+      Value zeroCoefficient;
+      for (unsigned k : resultOrders) {
+        if (k == 0) {
+          results.push_back(v);
+        } else if (k == order && sumTop) {
+          results.push_back(createZeroLike(builder, ret.getLoc(), v));
+        } else {
+          if (!zeroCoefficient)
+            zeroCoefficient =
+                createZeroCoefficient(builder, ret.getLoc(), v, directions);
+          results.push_back(zeroCoefficient);
+        }
+      }
       continue;
     }
     Value jet = it->second;
@@ -252,7 +308,7 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
                 : SumOp::create(builder, ret.getLoc(), jet,
                                 ArrayRef<double>(weights));
     }
-    for (unsigned k = 0; k <= order; ++k)
+    for (unsigned k : resultOrders)
       results.push_back(CoeffOp::create(builder, ret.getLoc(), jet, k));
   }
   func::ReturnOp::create(builder, ret.getLoc(), results);
@@ -268,6 +324,46 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
     op->erase();
   }
   return success();
+}
+
+RankedTensorType
+TaylorJetPass::getSeedArgumentType(RankedTensorType primalType) {
+  if (seed == "input")
+    return cast<RankedTensorType>(getDirectionalType(primalType, directions));
+  SmallVector<int64_t> shape = {static_cast<int64_t>(directions)};
+  llvm::append_range(shape, primalType.getShape().drop_front());
+  return RankedTensorType::get(shape, primalType.getElementType());
+}
+
+Value TaylorJetPass::buildSeed(OpBuilder &builder, Location loc, Value x0,
+                               Value arg) {
+  if (seed == "input")
+    return arg;
+  Value init = createEmptyCoefficient(builder, loc, x0, directions);
+  if (seed == "broadcast")
+    return linalg::BroadcastOp::create(builder, loc, arg, init,
+                                       ArrayRef<int64_t>{1})
+        ->getResult(0);
+  // Identity: x_1[r, b, d] = (r == d).
+  auto type = cast<RankedTensorType>(init.getType());
+  MLIRContext *ctx = builder.getContext();
+  AffineMap map = AffineMap::getMultiDimIdentityMap(3, ctx);
+  SmallVector<utils::IteratorType> iterators(3, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{type}, ValueRange{}, ValueRange{init},
+      ArrayRef<AffineMap>{map}, iterators,
+      [&](OpBuilder &b, Location l, ValueRange) {
+        Value r = linalg::IndexOp::create(b, l, 0);
+        Value d = linalg::IndexOp::create(b, l, 2);
+        Value same = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, r, d);
+        Type element = type.getElementType();
+        Value one = arith::ConstantOp::create(b, l, b.getFloatAttr(element, 1.0));
+        Value zero =
+            arith::ConstantOp::create(b, l, b.getFloatAttr(element, 0.0));
+        linalg::YieldOp::create(
+            b, l, ValueRange{arith::SelectOp::create(b, l, same, one, zero)});
+      });
+  return generic.getResult(0);
 }
 
 LogicalResult TaylorJetPass::wrap(Operation *op, OpBuilder &builder,

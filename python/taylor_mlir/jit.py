@@ -244,11 +244,20 @@ class JitModule:
             return lambda *args: self.call(name, *args)
         raise AttributeError(name)
 
-    def call(self, name: str, *args: Any) -> list[Any]:
+    def call(
+        self,
+        name: str,
+        *args: Any,
+        result_shapes: list[tuple[int, ...]] | None = None,
+        outputs: list[Any] | None = None,
+    ) -> list[Any]:
         """Runs function ``name`` on numpy arrays or torch tensors.
 
         Returns the results as a list of new arrays (torch tensors if any
-        argument was a torch tensor).
+        argument was a torch tensor). A function with dynamically shaped
+        results needs their shapes, ``result_shapes`` (one tuple per result).
+        ``outputs`` are C-contiguous arrays or tensors to write the results
+        into instead (of the result shapes and dtypes).
         """
         if name not in self.functions:
             raise KeyError(f"no function @{name}; have {sorted(self.functions)}")
@@ -263,26 +272,49 @@ class JitModule:
             any_torch |= is_torch
             want.check(array, f"@{name} argument {i}")
             arrays.append(array)
-        outputs = [self._allocate(name, i, r) for i, r in enumerate(spec.results)]
+        if outputs is None:
+            outputs = [
+                self._allocate(name, i, r, result_shapes)
+                for i, r in enumerate(spec.results)
+            ]
+            if any_torch:
+                import torch
+
+                outputs = [torch.from_numpy(out) for out in outputs]
+        out_arrays = []
+        for i, (out, want) in enumerate(zip(outputs, spec.results)):
+            array, _ = _to_numpy(out)
+            want.check(array, f"@{name} result {i}")
+            if result_shapes is not None and array.shape != tuple(result_shapes[i]):
+                raise ValueError(
+                    f"@{name} result {i}: expected shape {tuple(result_shapes[i])}, "
+                    f"got {array.shape}"
+                )
+            out_arrays.append(array)
         descriptors = [
             ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(a)))
-            for a in arrays + outputs
+            for a in arrays + out_arrays
         ]
         self.engine.invoke(name, *descriptors)
-        if any_torch:
-            import torch
-
-            return [torch.from_numpy(out) for out in outputs]
-        return outputs
+        return list(outputs)
 
     @staticmethod
-    def _allocate(name: str, index: int, spec: TensorSpec) -> np.ndarray:
-        if any(d is None for d in spec.shape):
-            raise NotImplementedError(
-                f"@{name} result {index} has a dynamic shape {spec}; "
-                "results must have static shapes"
+    def _allocate(
+        name: str,
+        index: int,
+        spec: TensorSpec,
+        result_shapes: list[tuple[int, ...]] | None,
+    ) -> np.ndarray:
+        if result_shapes is not None:
+            shape = tuple(result_shapes[index])
+        elif any(d is None for d in spec.shape):
+            raise ValueError(
+                f"@{name} result {index} has a dynamic shape {spec}: "
+                "pass result_shapes"
             )
-        return np.empty(spec.shape, dtype=spec.dtype)
+        else:
+            shape = spec.shape
+        return np.empty(shape, dtype=spec.dtype)
 
 
 def run_pipeline(module: ir.Module, pipeline: str) -> None:

@@ -292,6 +292,22 @@ def TaylorJet : Pass<"taylor-jet", "ModuleOp"> {
     without a rule is reported ("no Taylor-mode rule for 'linalg.softmax'")
     and the pass fails.
 
+    `seed` says how the input coefficients are given, for an input `x` whose
+    dimension 0 is the batch (`tensor<B x S>`):
+
+    - `input` (default): per datum, `x_k : tensor<R x B x S>`;
+    - `broadcast`: one set of directions for the whole batch,
+      `x_k : tensor<R x S>`, broadcast along the batch inside the function
+      (what a differential operator needs: the same directions at each datum);
+    - `identity`: the unit directions of `S` (R = the size of `S`, which must
+      be static), generated inside the function and taking no argument; only
+      `x_1` may be an input coefficient. Exact Laplacians and biharmonics use
+      them, and the lowering folds products with them into slices of the
+      other operand (`taylor-fold-unit-directions`).
+
+    `result-coefficients` lists the orders `k` of the coefficients returned
+    (default: all of `0 .. K`); computations only the others need are dead.
+
     Example: `taylor-opt --taylor-jet="order=2 directions=3" --taylor-lower`.
   }];
   let options = [
@@ -315,6 +331,12 @@ def TaylorJet : Pass<"taylor-jet", "ModuleOp"> {
     Option<"jetFunctionName", "jet-function", "std::string",
            /*default=*/"\"\"",
            "Name of the new function (default: <function>_jet)">,
+    Option<"seed", "seed", "std::string", /*default=*/"\"input\"",
+           "How input coefficients are given: 'input' (per datum, "
+           "tensor<R x B x S>), 'broadcast' (tensor<R x S>, the same for "
+           "every datum) or 'identity' (unit directions, no argument)">,
+    ListOption<"resultCoefficients", "result-coefficients", "unsigned",
+               "Orders k of the returned coefficients (default: 0 .. K)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
