@@ -34,6 +34,9 @@ void taylor::buildTaylorToLLVMPipeline(
   pm.addNestedPass<func::FuncOp>(createTaylorLower());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Products with identity seeds are slices of the other operand.
+  pm.addNestedPass<func::FuncOp>(createTaylorFoldUnitDirections());
+  pm.addPass(createCanonicalizerPass());
   // The primal function and its derivatives once, not once per direction.
   pm.addNestedPass<func::FuncOp>(createTaylorHoistDirectionInvariants());
   pm.addPass(createCSEPass());

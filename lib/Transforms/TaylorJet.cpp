@@ -186,6 +186,8 @@ void TaylorJetPass::runOnOperation() {
   }
   auto jetFunc = cast<func::FuncOp>(func->clone());
   jetFunc.setSymName(name);
+  // The jet function is an entry point, even of a private function.
+  jetFunc.setPublic();
   getOperation().insert(std::next(Block::iterator(func)), jetFunc);
   if (failed(transform(jetFunc))) {
     jetFunc.erase();

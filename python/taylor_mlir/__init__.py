@@ -5,6 +5,8 @@ The package carries its own MLIR Python bindings (``taylor_mlir.ir``,
 dialect modules under ``taylor_mlir.dialects``) with the ``taylor`` dialect
 registered in every context (``taylor_mlir.dialects.taylor``), plus:
 
+- ``taylor_mlir.compile(model, op="laplacian", example_inputs=x)``: a PyTorch
+  model's differential operator, compiled (``taylor_mlir.compiler``);
 - ``taylor_mlir.jit``: lower a module with the ``taylor-to-llvm`` pipeline and
   run its functions on numpy arrays or torch tensors;
 - ``taylor_mlir.torch_import``: import a PyTorch model through torch-mlir, in a
@@ -21,3 +23,29 @@ from ._torch_guard import install_torch_mlir_guard as _install_torch_mlir_guard
 _install_torch_mlir_guard()
 
 __version__ = "0.1.0"
+
+#: Names served lazily from `taylor_mlir.compiler` / `taylor_mlir.errors`
+#: (importing them loads torch).
+_COMPILER_NAMES = (
+    "CompiledOperator",
+    "clear_compile_cache",
+    "compile",
+    "compile_cache_info",
+)
+_ERROR_NAMES = ("CompilationError", "UnsupportedOperationError")
+
+
+def __getattr__(name):
+    if name in _COMPILER_NAMES:
+        from . import compiler
+
+        return getattr(compiler, name)
+    if name in _ERROR_NAMES:
+        from . import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'taylor_mlir' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_COMPILER_NAMES, *_ERROR_NAMES])

@@ -2,21 +2,111 @@
 
 Run as a script (never as ``taylor_mlir._torch_import_worker``) so that this
 process loads torch-mlir's MLIR build and never taylor_mlir's.
+
+Two modes:
+
+- one-shot: ``--program P --output O`` (repeatable) converts and exits;
+- ``--serve``: reads one JSON request per line on stdin,
+  ``{"program": P, "output": O, "output_type": T, "func_name": F}``, and
+  answers each with one JSON line on stdout, ``{"ok": true}`` or
+  ``{"ok": false, "error": "..."}``; the parent keeps the process (and its
+  loaded torch and torch-mlir) for every import it makes.
+
+Every op carries the FX node it came from as a name location,
+``loc("fx:<node>"(<source location>))``, so that the parent can name the
+aten op and the model's source line behind any later diagnostic.
 """
 
 import argparse
+import json
+import os
 import sys
+import traceback
 import warnings
+
+#: Prefix of the name locations that carry FX node names.
+NODE_LOCATION_PREFIX = "fx:"
+
+#: What is known of each FX node imported (by node name): its aten op, stack
+#: trace and module path; sent back with each reply.
+_NODES: dict = {}
+
+
+def _name_locations_by_node() -> None:
+    """Wraps torch-mlir's location of each FX node in a name location and
+    records the node in `_NODES`."""
+    from torch_mlir.extras import fx_importer
+    from torch_mlir.ir import Location
+
+    original = fx_importer.ContextCache.get_node_location
+
+    def get_node_location(self, node):
+        location = original(self, node) or Location.unknown(context=self._c)
+        modules = node.meta.get("nn_module_stack") or {}
+        _NODES[node.name] = {
+            "target": str(node.target),
+            "stack_trace": node.meta.get("stack_trace") or "",
+            "modules": [
+                [str(path), getattr(cls, "__name__", str(cls))]
+                for path, cls in modules.values()
+            ],
+        }
+        return Location.name(
+            NODE_LOCATION_PREFIX + node.name, childLoc=location, context=self._c
+        )
+
+    fx_importer.ContextCache.get_node_location = get_node_location
+
+
+def _convert(program_path: str, output_path: str, output_type: str, func_name: str):
+    import torch
+    from torch_mlir import fx
+
+    program = torch.export.load(program_path)
+    module = fx.export_and_import(
+        program, output_type=output_type, func_name=func_name
+    )
+    text = module.operation.get_asm(
+        print_generic_op_form=True, large_elements_limit=None, enable_debug_info=True
+    )
+    with open(output_path, "w") as f:
+        f.write(text)
+
+
+def _serve() -> int:
+    # Replies go to the original stdout; anything else printed goes to stderr.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        _NODES.clear()
+        try:
+            request = json.loads(line)
+            _convert(
+                request["program"],
+                request["output"],
+                request.get("output_type", "linalg-on-tensors"),
+                request.get("func_name", "main"),
+            )
+            reply = {"ok": True, "nodes": _NODES}
+        except Exception as error:  # reported to the parent, which raises
+            reply = {
+                "ok": False,
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc(),
+                "nodes": _NODES,
+            }
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+    return 0
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--program", action="append", required=True, help="torch.export.save file"
-    )
-    parser.add_argument(
-        "--output", action="append", required=True, help="where to write MLIR text"
-    )
+    parser.add_argument("--serve", action="store_true", help="serve requests")
+    parser.add_argument("--program", action="append", help="torch.export.save file")
+    parser.add_argument("--output", action="append", help="where to write MLIR text")
     parser.add_argument("--output-type", default="linalg-on-tensors")
     parser.add_argument("--func-name", default="main")
     args = parser.parse_args(argv)
@@ -26,21 +116,13 @@ def main(argv=None) -> int:
 
     # torch.export.load's pytree deprecation notices are noise here.
     warnings.filterwarnings("ignore", category=FutureWarning)
-    import torch
-    from torch_mlir import fx
-
-    if len(args.program) != len(args.output):
-        parser.error("give one --output per --program")
+    _name_locations_by_node()
+    if args.serve:
+        return _serve()
+    if not args.program or len(args.program) != len(args.output or []):
+        parser.error("give --serve, or one --output per --program")
     for program_path, output_path in zip(args.program, args.output):
-        program = torch.export.load(program_path)
-        module = fx.export_and_import(
-            program, output_type=args.output_type, func_name=args.func_name
-        )
-        text = module.operation.get_asm(
-            print_generic_op_form=True, large_elements_limit=None
-        )
-        with open(output_path, "w") as f:
-            f.write(text)
+        _convert(program_path, output_path, args.output_type, args.func_name)
     return 0
 
 

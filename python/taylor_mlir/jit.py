@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from . import ir, passmanager
+from . import ir
+from .errors import run_pipeline
 from .execution_engine import ExecutionEngine
 from .runtime import get_ranked_memref_descriptor
 from .tools import runtime_library
@@ -226,7 +227,7 @@ class JitModule:
                 _prepare_for_jit(func, len(spec.inputs))
                 self.functions[spec.name] = spec
             self.pipeline = pipeline
-            passmanager.PassManager.parse(pipeline).run(module.operation)
+            run_pipeline(module, pipeline, stage="lowering to LLVM")
             self.module = module
             self.engine = ExecutionEngine(
                 module,
@@ -315,12 +316,6 @@ class JitModule:
         else:
             shape = spec.shape
         return np.empty(shape, dtype=spec.dtype)
-
-
-def run_pipeline(module: ir.Module, pipeline: str) -> None:
-    """Runs a textual pass pipeline on ``module`` in place."""
-    with module.context:
-        passmanager.PassManager.parse(pipeline).run(module.operation)
 
 
 __all__ = [

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from . import ir, passmanager
+from . import ir
+from .errors import run_pipeline
 from .jit import JitModule
 
 
@@ -152,18 +153,22 @@ class TaylorJet:
                 weights=weights,
                 runtime_weights=runtime_weights,
             )
-            passmanager.PassManager.parse(self.pipeline).run(module.operation)
+            run_pipeline(module, self.pipeline, stage="taylor-jet")
             self._drop_other_functions(module)
             self.jet_ir = str(module)
             self.collapsed_ir = None
             if collapse:
-                passmanager.PassManager.parse(
-                    "builtin.module(func.func(taylor-collapse))"
-                ).run(module.operation)
+                run_pipeline(
+                    module,
+                    "builtin.module(func.func(taylor-collapse))",
+                    stage="taylor-collapse",
+                )
                 self.collapsed_ir = str(module)
-            passmanager.PassManager.parse(
-                "builtin.module(func.func(taylor-lower), canonicalize, cse)"
-            ).run(module.operation)
+            run_pipeline(
+                module,
+                "builtin.module(func.func(taylor-lower), canonicalize, cse)",
+                stage="taylor-lower",
+            )
             self.lowered_ir = str(module)
             self._jit = JitModule(module, track_allocations=track_allocations)
 

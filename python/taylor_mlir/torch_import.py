@@ -2,27 +2,88 @@
 
 torch-mlir bundles its own MLIR build, which cannot share a process with
 taylor_mlir's (see ``taylor_mlir._torch_guard``). This module exports the
-model with ``torch.export`` here, saves the ``ExportedProgram``, and runs
-``torch_mlir.fx.export_and_import`` on it in a child Python process, which
-prints the module in MLIR's generic form; the text is returned for parsing in
-a taylor_mlir context. Only ``torch`` is imported in this process.
+model with ``torch.export`` here, saves the ``ExportedProgram``, and has a
+child Python process run ``torch_mlir.fx.export_and_import`` on it and print
+the module in MLIR's generic form, with locations; the text is returned for
+parsing in a taylor_mlir context. Only ``torch`` is imported in this process.
+
+The child is started once, on the first import, and serves every later one
+(loading torch and torch-mlir takes seconds); it exits with this process.
+Every op of the text carries the FX node it came from as a name location
+``"fx:<node name>"`` (``NODE_LOCATION_PREFIX``) around its source location.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 #: The child's entry point; run as a script so that it never imports taylor_mlir.
 _WORKER = Path(__file__).with_name("_torch_import_worker.py")
 
+#: Prefix of the name locations that name the FX node of each imported op.
+NODE_LOCATION_PREFIX = "fx:"
+
 
 class TorchImportError(RuntimeError):
-    """torch-mlir failed to import a model; carries the child's stderr."""
+    """torch-mlir failed to import a model. ``nodes`` describes the FX nodes
+    imported so far (see `ImportedModule.nodes`)."""
+
+    def __init__(self, message: str, nodes: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.nodes = nodes or {}
+
+
+@dataclass(frozen=True)
+class ImportedModule:
+    """A module imported by torch-mlir.
+
+    Attributes:
+      text: the MLIR module, generic form, with locations.
+      nodes: for each FX node name of the (decomposed) program torch-mlir
+        imported, ``{"target": aten op, "stack_trace": str, "modules":
+        [[path, class name], ...]}``; op locations name these nodes
+        (``loc("fx:<node>"(...))``).
+    """
+
+    text: str
+    nodes: dict[str, Any]
+
+
+def import_exported_program(
+    program: Any,
+    *,
+    output_type: str = "linalg-on-tensors",
+    func_name: str = "main",
+    timeout: float | None = 600,
+) -> ImportedModule:
+    """Imports a ``torch.export.ExportedProgram`` with torch-mlir (in the
+    child process); raises `TorchImportError` if torch-mlir fails."""
+    import torch
+
+    with tempfile.TemporaryDirectory(prefix="taylor_mlir_import_") as tmp:
+        program_path = os.path.join(tmp, "program.pt2")
+        output_path = os.path.join(tmp, "module.mlir")
+        torch.export.save(program, program_path)
+        reply = _server().convert(
+            {
+                "program": program_path,
+                "output": output_path,
+                "output_type": output_type,
+                "func_name": func_name,
+            },
+            timeout,
+        )
+        return ImportedModule(Path(output_path).read_text(), reply["nodes"])
 
 
 def import_torch_module(
@@ -76,31 +137,93 @@ def import_torch_modules(
                     model, tuple(example_inputs), dynamic_shapes=dynamic_shapes
                 )
             )
-    with tempfile.TemporaryDirectory(prefix="taylor_mlir_import_") as tmp:
-        command = [
-            sys.executable,
-            str(_WORKER),
-            "--output-type",
-            output_type,
-            "--func-name",
-            func_name,
-        ]
-        outputs = []
-        for i, program in enumerate(programs):
-            program_path = os.path.join(tmp, f"program_{i}.pt2")
-            output_path = os.path.join(tmp, f"module_{i}.mlir")
-            torch.export.save(program, program_path)
-            command += ["--program", program_path, "--output", output_path]
-            outputs.append(output_path)
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout
+    return [
+        import_exported_program(
+            program, output_type=output_type, func_name=func_name, timeout=timeout
+        ).text
+        for program in programs
+    ]
+
+
+class _ImportServer:
+    """The child process that runs torch-mlir (``_torch_import_worker.py
+    --serve``): one JSON request and one JSON reply per line."""
+
+    def __init__(self) -> None:
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self._process = subprocess.Popen(
+            [sys.executable, str(_WORKER), "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
         )
-        if completed.returncode != 0:
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def convert(self, request: dict[str, str], timeout: float | None) -> dict:
+        """Runs one import and returns the reply; raises `TorchImportError`
+        with torch-mlir's message if it fails."""
+        try:
+            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.flush()
+        except BrokenPipeError:
+            pass  # reported below, with the child's stderr
+        ready, _, _ = select.select([self._process.stdout], [], [], timeout)
+        if not ready:
+            self.close()
+            raise TorchImportError(f"torch-mlir did not answer within {timeout} s")
+        line = self._process.stdout.readline()
+        if not line:
+            code = self._process.wait()
+            self._stderr.seek(0)
             raise TorchImportError(
-                "torch-mlir failed to import the model "
-                f"(exit code {completed.returncode}):\n{completed.stderr.strip()}"
+                f"the torch-mlir process exited (code {code}):\n"
+                + self._stderr.read().strip()
             )
-        return [Path(path).read_text() for path in outputs]
+        reply = json.loads(line)
+        if not reply["ok"]:
+            raise TorchImportError(
+                "torch-mlir failed to import the model: " + reply["error"],
+                reply.get("nodes"),
+            )
+        return reply
+
+    def close(self) -> None:
+        if self.alive():
+            self._process.stdin.close()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._stderr.close()
 
 
-__all__ = ["TorchImportError", "import_torch_module", "import_torch_modules"]
+_SERVER: _ImportServer | None = None
+_SERVER_LOCK = threading.Lock()
+
+
+def _server() -> _ImportServer:
+    global _SERVER
+    with _SERVER_LOCK:
+        if _SERVER is None or not _SERVER.alive():
+            _SERVER = _ImportServer()
+        return _SERVER
+
+
+@atexit.register
+def _close_server() -> None:
+    if _SERVER is not None:
+        _SERVER.close()
+
+
+__all__ = [
+    "NODE_LOCATION_PREFIX",
+    "ImportedModule",
+    "import_exported_program",
+    "TorchImportError",
+    "import_torch_module",
+    "import_torch_modules",
+]

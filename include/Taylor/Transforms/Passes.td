@@ -152,6 +152,31 @@ def TaylorEarlyDealloc : Pass<"taylor-early-dealloc", "func::FuncOp"> {
   ];
 }
 
+def TaylorFoldUnitDirections
+    : Pass<"taylor-fold-unit-directions", "func::FuncOp"> {
+  let summary = "Fold contractions with unit directions into slices";
+  let description = [{
+    Identity seeds (`taylor-jet{seed=identity}`: the unit directions of an
+    exact Laplacian or biharmonic) are Kronecker deltas
+    `x_1[r, b, d] = (r == d) ? 1 : 0`, built by an input-less
+    `linalg.generic`. Multiplying them with a weight matrix is a dense
+    D x D product per datum whose result is a slice of the weights. For a
+    `linalg.generic` whose body is `out + delta * g` and whose delta operand
+    equates a reduction loop `q` with another loop `p`, this pass drops loop
+    `q` (every other operand reads `q` as `p`) and the delta operand; the
+    body becomes `out + g`:
+
+    ```
+    Σ_d δ(r, d) W[d, h]   →   W[r, h]
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+  let statistics = [
+    Statistic<"numFolded", "num-folded",
+              "Number of contractions with a Kronecker delta folded">,
+  ];
+}
+
 def TaylorHoistDirectionInvariants
     : Pass<"taylor-hoist-direction-invariants", "func::FuncOp"> {
   let summary = "Compute what does not depend on the direction loop once";
