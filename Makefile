@@ -50,7 +50,7 @@ lit:
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lit -sv test
 
 pytest:
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q test/numerics
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q test/numerics test/compile
 
 # Standard vs collapsed Taylor mode on the paper MLP (benchmarks/README.md);
 # pass options with BENCH_ARGS, e.g. `make bench BENCH_ARGS="--batch 2 --repeats 3"`.

@@ -185,11 +185,12 @@ def _plan(op: str, dim: int, options: Mapping[str, Any]) -> _Plan:
             True,
             (first.order,),
         )
-        if seed is not None:
-            plan.directions = [draw(np.random.default_rng(seed)).directions]
-        else:
-            rng = np.random.default_rng()
+        if seed is None or isinstance(seed, np.random.Generator):
+            # Fresh directions at each call (from `seed`'s stream if given).
+            rng = np.random.default_rng() if seed is None else seed
             plan.directions = [lambda: draw(rng).directions]
+        else:
+            plan.directions = [draw(np.random.default_rng(seed)).directions]
         return plan
     if op == "linear":
         terms = dict(_option(options, "terms", op))
@@ -328,9 +329,10 @@ def _unsupported(
             continue
         source, code = _user_frame(node["stack_trace"])
         module = ""
-        if node["modules"]:
-            path, cls = node["modules"][-1]
-            module = f" in module '{path}' ({cls})"
+        modules = [m for m in node["modules"] if m[0] and m[1] != "_Functional"]
+        if modules:
+            path, cls = modules[-1]
+            module = f" in module '{path.removeprefix('_model.')}' ({cls})"
         where = f"{source}: {code}" if source else "an unknown source line"
         return UnsupportedOperationError(
             f"unsupported operation {node['target']}{module} at {where}\n{what}",
@@ -493,8 +495,11 @@ class CompiledOperator:
         self._tensor_names = [name for name, _ in _named_tensors(model)]
         self._tensor_specs = [(tuple(t.shape)) for _, t in _named_tensors(model)]
         self._plan = _plan(op, self.input_dim, options)
+        named = _named_tensors(model)
         with torch.no_grad():
-            out = model(x.detach())
+            out = _Functional(model, [n for n, _ in named])(
+                x.detach(), *[t.detach().to(x.dtype) for _, t in named]
+            )
         if not isinstance(out, torch.Tensor):
             raise ValueError(
                 f"the model must return one tensor, got {type(out).__name__}"
@@ -653,7 +658,9 @@ def compile(
         Its parameters and buffers are read at each call (not baked in).
       op: ``"laplacian"``, ``"weighted_laplacian"`` (``sigma=[D, R]``),
         ``"biharmonic"``, ``"stochastic_laplacian"`` (``samples=``,
-        ``distribution="rademacher"|"normal"``, ``seed=``),
+        ``distribution="rademacher"|"normal"``, ``seed=``: an int fixes the
+        directions, a ``numpy.random.Generator`` draws fresh ones from its
+        stream at each call, None (default) fresh ones from OS entropy),
         ``"stochastic_biharmonic"`` (``samples=``, ``seed=``), ``"linear"``
         (``terms={multi-index: coefficient}``) or ``"taylor"`` (``order=``,
         ``directions=[R, D]``).

@@ -165,6 +165,7 @@ class _ImportServer:
     def convert(self, request: dict[str, str], timeout: float | None) -> dict:
         """Runs one import and returns the reply; raises `TorchImportError`
         with torch-mlir's message if it fails."""
+        start = self._stderr.seek(0, os.SEEK_END)
         try:
             self._process.stdin.write(json.dumps(request) + "\n")
             self._process.stdin.flush()
@@ -184,8 +185,13 @@ class _ImportServer:
             )
         reply = json.loads(line)
         if not reply["ok"]:
+            # MLIR prints the diagnostics of a failing pass to stderr.
+            self._stderr.seek(start)
+            printed = self._stderr.read().strip()
             raise TorchImportError(
-                "torch-mlir failed to import the model: " + reply["error"],
+                "torch-mlir failed to import the model: "
+                + reply["error"]
+                + (f"\n{printed}" if printed else ""),
                 reply.get("nodes"),
             )
         return reply

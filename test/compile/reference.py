@@ -1,0 +1,98 @@
+"""torch.func references for the compiled operators (float64).
+
+Derivative tensors come from nested ``jacfwd`` per datum (``vmap``); every
+operator is then a contraction of them.
+"""
+
+import itertools
+
+import numpy as np
+import torch
+from torch.func import jacfwd, vmap
+
+
+def derivative(model, x, order):
+    """``∂^order f`` per datum: ``[B, m, D, ..., D]`` (m = 1 for [B] or
+    [B, 1] outputs)."""
+
+    def f(xi):
+        return model(xi[None]).reshape(-1)
+
+    g = f
+    for _ in range(order):
+        g = jacfwd(g)
+    return vmap(g)(x.double())
+
+
+def squeeze(value, scalar):
+    """``[B, m]`` → ``[B]`` for scalar models."""
+    return value[:, 0] if scalar else value
+
+
+def laplacian(model, x):
+    h = derivative(model, x, 2)
+    return h.diagonal(dim1=-2, dim2=-1).sum(-1)
+
+
+def weighted_laplacian(model, x, sigma):
+    h = derivative(model, x, 2)
+    return torch.einsum("bmij,ir,jr->bm", h, sigma.double(), sigma.double())
+
+
+def biharmonic(model, x):
+    t = derivative(model, x, 4)
+    return torch.einsum("bmiijj->bm", t)
+
+
+def directional_sum(model, x, directions, weights, order):
+    """``Σ_r w_r ∂^K_{v_r} f``."""
+    v = torch.as_tensor(np.asarray(directions), dtype=torch.float64)
+    # Contract every derivative index with v_r, one at a time.
+    t = derivative(model, x, order)
+    out = []
+    for r in range(v.shape[0]):
+        tr = t
+        for _ in range(order):
+            tr = tr @ v[r]
+        out.append(float(weights[r]) * tr)
+    return torch.stack(out).sum(0)
+
+
+def taylor(model, x, directions, order):
+    """``[K+1, R, B, m]``: ``f_k = ∂^k_{v_r} f``."""
+    v = torch.as_tensor(np.asarray(directions), dtype=torch.float64)
+    coefficients = []
+    for k in range(order + 1):
+        t = derivative(model, x, k) if k else model(x.double()).reshape(len(x), -1)
+        per_direction = []
+        for r in range(v.shape[0]):
+            tr = t
+            for _ in range(k):
+                tr = tr @ v[r]
+            per_direction.append(tr)
+        coefficients.append(torch.stack(per_direction))
+    return torch.stack(coefficients)
+
+
+def linear(model, x, terms):
+    """``Σ_α c_α ∂^α f``."""
+    total = 0
+    for alpha, c in terms.items():
+        order = sum(alpha)
+        if order == 0:
+            total = total + c * model(x.double()).reshape(len(x), -1)
+            continue
+        index = tuple(
+            itertools.chain.from_iterable([d] * a for d, a in enumerate(alpha))
+        )
+        t = derivative(model, x, order)
+        total = total + c * t[(slice(None), slice(None), *index)]
+    return total
+
+
+def relative_error(got, want):
+    got = got.double()
+    want = want.double().reshape(got.shape)
+    scale = want.abs().max().item()
+    diff = (got - want).abs().max().item()
+    return diff if scale < 1e-12 else diff / scale

@@ -1,0 +1,232 @@
+"""`taylor_mlir.compile`: every operator against torch.func (float64,
+≤ 1e-9 relative), on MLPs with several activations, a residual MLP, several
+input dimensions and batch sizes, vector outputs and float32."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+import taylor_mlir as tm
+from taylor_mlir import operators
+
+sys.path.insert(0, str(Path(__file__).parent))
+import reference as ref
+from reference import relative_error
+
+TOL = 1e-9
+
+ACTIVATIONS = {
+    "tanh": torch.nn.Tanh,
+    "sin": None,
+    "sigmoid": torch.nn.Sigmoid,
+    "softplus": torch.nn.Softplus,
+    "gelu": torch.nn.GELU,
+}
+
+
+class Sin(torch.nn.Module):
+    def forward(self, x):
+        return torch.sin(x)
+
+
+def mlp(dim, activation="tanh", outputs=1, hidden=12, dtype=torch.float64, seed=0):
+    torch.manual_seed(seed)
+    act = ACTIVATIONS[activation] or Sin
+    return torch.nn.Sequential(
+        torch.nn.Linear(dim, hidden),
+        act(),
+        torch.nn.Linear(hidden, hidden),
+        act(),
+        torch.nn.Linear(hidden, outputs),
+    ).to(dtype)
+
+
+class ResidualMLP(torch.nn.Module):
+    def __init__(self, dim, hidden=10, blocks=2):
+        super().__init__()
+        self.inp = torch.nn.Linear(dim, hidden)
+        self.blocks = torch.nn.ModuleList(
+            torch.nn.Linear(hidden, hidden) for _ in range(blocks)
+        )
+        self.out = torch.nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.inp(x))
+        for block in self.blocks:
+            h = h + torch.tanh(block(h))
+        return self.out(h).squeeze(-1)
+
+
+def inputs(batch, dim, dtype=torch.float64, seed=1):
+    return torch.randn(batch, dim, generator=torch.Generator().manual_seed(seed)).to(
+        dtype
+    )
+
+
+SIGMA = torch.tensor([[1.0, 0.5], [0.0, -0.7], [0.3, 0.2]], dtype=torch.float64)
+LINEAR_TERMS = {(2, 0, 0): 1.5, (1, 1, 0): -0.5, (0, 1, 2): 0.25, (1, 0, 0): 2.0}
+TAYLOR_DIRECTIONS = torch.tensor([[1.0, 0.0, -1.0], [0.2, 0.4, 0.6]])
+
+
+def reference(op, model, x, options):
+    """The operator by torch.func, ``[B, m]``."""
+    if op == "laplacian":
+        return ref.laplacian(model, x)
+    if op == "weighted_laplacian":
+        return ref.weighted_laplacian(model, x, options["sigma"])
+    if op == "biharmonic":
+        return ref.biharmonic(model, x)
+    if op == "linear":
+        return ref.linear(model, x, options["terms"])
+    if op == "taylor":
+        return ref.taylor(model, x, options["directions"], options["order"])
+    dim = x.shape[1]
+    rng = np.random.default_rng(options["seed"])
+    if op == "stochastic_laplacian":
+        s = operators.stochastic_laplacian(
+            dim, options["samples"], options.get("distribution", "rademacher"), rng
+        )
+    else:
+        s = operators.stochastic_biharmonic(dim, options["samples"], rng)
+    return ref.directional_sum(model, x, s.directions, s.weights, s.order)
+
+
+OPERATOR_CASES = {
+    "laplacian": {},
+    "weighted_laplacian": {"sigma": SIGMA},
+    "biharmonic": {},
+    "stochastic_laplacian": {"samples": 4, "seed": 3},
+    "stochastic_laplacian_normal": {"samples": 3, "seed": 4, "distribution": "normal"},
+    "stochastic_biharmonic": {"samples": 5, "seed": 5},
+    "linear": {"terms": LINEAR_TERMS},
+    "taylor": {"order": 3, "directions": TAYLOR_DIRECTIONS},
+}
+
+
+def _op_name(case):
+    return case.removesuffix("_normal")
+
+
+def _check(op, model, x, options, compiled=None, tol=TOL):
+    compiled = compiled or tm.compile(model, op=op, example_inputs=x, **options)
+    got = compiled(x)
+    want = reference(op, model, x, options)
+    if op != "taylor" and got.ndim == 1:
+        want = want[:, 0]
+    if op == "taylor" and got.ndim == 3:
+        want = want[..., 0]
+    assert got.shape == want.shape
+    assert got.dtype == x.dtype
+    assert relative_error(got, want) <= tol
+    return compiled
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("case", list(OPERATOR_CASES))
+def test_every_operator_on_every_activation(case, activation):
+    model = mlp(3, activation)
+    _check(_op_name(case), model, inputs(4, 3), OPERATOR_CASES[case])
+
+
+@pytest.mark.parametrize("case", list(OPERATOR_CASES))
+def test_vector_outputs(case):
+    model = mlp(3, "tanh", outputs=2)
+    compiled = _check(_op_name(case), model, inputs(5, 3), OPERATOR_CASES[case])
+    if case == "taylor":
+        assert compiled(inputs(5, 3)).shape == (4, 2, 5, 2)  # [K+1, R, B, m]
+    else:
+        assert compiled(inputs(5, 3)).shape == (5, 2)
+
+
+@pytest.mark.parametrize("case", ["laplacian", "biharmonic", "linear", "taylor"])
+def test_residual_mlp(case):
+    model = ResidualMLP(3).double()
+    _check(_op_name(case), model, inputs(4, 3), OPERATOR_CASES[case])
+
+
+@pytest.mark.parametrize("dim", [1, 2, 5, 50])
+def test_laplacian_dims_and_batch_sizes_from_one_compile(dim):
+    model = mlp(dim, "tanh", hidden=16)
+    lap = tm.compile(model, op="laplacian", example_inputs=inputs(4, dim), dynamic_batch=True)
+    assert lap.batch is None
+    for batch in (1, 3, 8):
+        x = inputs(batch, dim, seed=batch)
+        assert lap(x).shape == (batch,)
+        assert relative_error(lap(x), ref.laplacian(model, x)[:, 0]) <= TOL
+
+
+@pytest.mark.parametrize("dim", [1, 2, 5])
+def test_biharmonic_dims(dim):
+    model = mlp(dim, "sigmoid")
+    _check("biharmonic", model, inputs(3, dim), {})
+
+
+@pytest.mark.parametrize("case", list(OPERATOR_CASES))
+def test_dynamic_batch_every_operator(case):
+    model = mlp(3, "softplus")
+    options = OPERATOR_CASES[case]
+    compiled = tm.compile(
+        model,
+        op=_op_name(case),
+        example_inputs=inputs(2, 3),
+        dynamic_batch=True,
+        **options,
+    )
+    for batch in (1, 6):
+        _check(_op_name(case), model, inputs(batch, 3, seed=batch), options, compiled)
+
+
+@pytest.mark.parametrize("case", ["laplacian", "biharmonic", "weighted_laplacian"])
+def test_standard_taylor_mode_matches(case):
+    model = mlp(3, "gelu")
+    x = inputs(4, 3)
+    options = OPERATOR_CASES[case]
+    standard = tm.compile(model, op=case, example_inputs=x, collapsed=False, **options)
+    collapsed = tm.compile(model, op=case, example_inputs=x, **options)
+    assert standard.ir["taylor-collapse"] is None
+    assert collapsed.ir["taylor-collapse"] is not None
+    assert relative_error(standard(x), collapsed(x)) <= 1e-12
+    _check(case, model, x, options, standard)
+
+
+@pytest.mark.parametrize("case", ["laplacian", "biharmonic", "linear", "taylor"])
+def test_float32(case):
+    model64 = mlp(3, "tanh")
+    model32 = mlp(3, "tanh", dtype=torch.float32)
+    x = inputs(4, 3)
+    options = OPERATOR_CASES[case]
+    compiled = tm.compile(
+        model32, op=_op_name(case), example_inputs=x.float(), **options
+    )
+    got = compiled(x.float())
+    assert got.dtype == torch.float32
+    want = reference(_op_name(case), model64, x, options)
+    assert relative_error(got, want.reshape(got.shape)) <= 2e-5
+
+
+def test_float64_inputs_with_a_float32_model():
+    """The dtype follows example_inputs; the model's float32 parameters are
+    read (converted) at each call."""
+    model32 = mlp(3, "tanh", dtype=torch.float32)
+    model64 = mlp(3, "tanh")
+    x = inputs(4, 3)
+    lap = tm.compile(model32, op="laplacian", example_inputs=x)
+    assert lap.dtype == torch.float64
+    assert next(model32.parameters()).dtype == torch.float32
+    want = ref.laplacian(model64, x)[:, 0]
+    assert relative_error(lap(x), want) <= 1e-6  # float32 weights
+
+
+def test_plain_function():
+    w = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+
+    def f(x):
+        return torch.sin(x @ w) * torch.exp(-0.5 * (x * x).sum(-1))
+
+    x = inputs(5, 3)
+    lap = tm.compile(f, op="laplacian", example_inputs=x)
+    want = ref.laplacian(f, x)[:, 0]
+    assert relative_error(lap(x), want) <= TOL
