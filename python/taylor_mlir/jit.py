@@ -137,9 +137,11 @@ def _prepare_for_jit(func: ir.Operation, num_inputs: int) -> None:
 
 def _to_numpy(value: Any) -> tuple[np.ndarray, bool]:
     """Returns a C-contiguous array viewing ``value`` and whether it was torch."""
-    if type(value).__module__.startswith("torch"):
-        return np.ascontiguousarray(value.detach().cpu().numpy()), True
-    return np.ascontiguousarray(value), False
+    is_torch = type(value).__module__.startswith("torch")
+    array = np.asarray(value.detach().cpu().numpy() if is_torch else value)
+    if not array.flags.c_contiguous:  # (np.ascontiguousarray would make 0-d 1-d)
+        array = array.copy(order="C")
+    return array, is_torch
 
 
 class AllocationTracker:
