@@ -1,11 +1,12 @@
 """taylor-mlir demonstration (`make demo`).
 
-What works today: the `taylor` dialect and `taylor-opt`, the `taylor_mlir`
-Python package with its own MLIR bindings, the `taylor-to-llvm` pipeline and
-the JIT, PyTorch import through torch-mlir in a child process, and the
-Taylor-mode transform `taylor-jet` (standard Taylor mode, any order). The
-collapse rewrite (`taylor-collapse`), `taylor_mlir.compile(...)` and fast code
-generation come next; see the CHANGELOG.
+1. `taylor_mlir.compile` on the collapsed-Taylor-mode paper's MLP: its
+   Laplacian, the error against torch.func and the time per call;
+2. every operator on a small MLP against torch.func;
+3. `taylor-opt` and the `taylor` dialect; 4. the Python bindings.
+
+Fast code generation (vectorization, both cores) comes next; see the
+CHANGELOG.
 """
 
 import subprocess
@@ -28,7 +29,7 @@ def section(title: str) -> None:
 
 
 def demo_taylor_opt() -> None:
-    section("1. taylor-opt: the taylor dialect, lowered by taylor-lower")
+    section("3. taylor-opt: the taylor dialect, lowered by taylor-lower")
     source = HERE / "weighted_top.mlir"
     print(source.read_text().strip())
     print("\n$ taylor-opt weighted_top.mlir --taylor-lower")
@@ -42,7 +43,7 @@ def demo_taylor_opt() -> None:
 
 
 def demo_python_bindings() -> None:
-    section("2. Python: build a jet with the generated builders, JIT, run")
+    section("4. Python: build a jet with the generated builders, JIT, run")
     R, shape = 5, [2, 3]
     rng = np.random.default_rng(0)
     with ir.Context(), ir.Location.unknown():
@@ -68,125 +69,115 @@ def demo_python_bindings() -> None:
     print(f"sum_r w_r x1[r] from the JIT vs numpy: max abs error {err:.1e}")
 
 
-def demo_torch() -> None:
-    section("3. PyTorch -> torch-mlir (child process) -> taylor-mlir JIT")
-    try:
-        import torch
-    except ImportError:
-        print("torch is not installed; skipping")
-        return
-    from taylor_mlir.torch_import import import_torch_module
+def paper_mlp(dim: int):
+    """The collapsed-Taylor-mode paper's MLP D -> 768 -> 768 -> 512 -> 512 -> 1,
+    tanh, float64 (../shared/docs/PEERS.md)."""
+    import torch
 
     torch.manual_seed(0)
-    D = 50
-    model = torch.nn.Sequential(
-        torch.nn.Linear(D, 768),
-        torch.nn.Tanh(),
-        torch.nn.Linear(768, 768),
-        torch.nn.Tanh(),
-        torch.nn.Linear(768, 512),
-        torch.nn.Tanh(),
-        torch.nn.Linear(512, 512),
-        torch.nn.Tanh(),
-        torch.nn.Linear(512, 1),
-    ).double()
-    x = torch.randn(16, D, dtype=torch.float64)
-    start = time.perf_counter()
-    text = import_torch_module(model, (x,))
-    imported = time.perf_counter()
-    jit = JitModule(text)
-    compiled = time.perf_counter()
-    (y,) = jit.main(x)
-    with torch.no_grad():
-        expected = model(x)
-    err = (y - expected).abs().max().item()
-    runs = 5
-    t0 = time.perf_counter()
-    for _ in range(runs):
-        jit.main(x)
-    per_call = (time.perf_counter() - t0) / runs
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        for _ in range(runs):
-            model(x)
-    torch_per_call = (time.perf_counter() - t0) / runs
-    print(f"paper MLP {D}->768->768->512->512->1 (tanh, float64), batch {x.shape[0]}")
-    print(f"import {imported - start:.2f} s, lower + JIT {compiled - imported:.2f} s")
-    print(f"forward pass: max abs error vs torch {err:.1e}")
-    print(
-        f"forward pass: {per_call * 1e3:.2f} ms per call (torch eager: "
-        f"{torch_per_call * 1e3:.2f} ms); simple loop codegen, not vectorized yet"
-    )
+    widths = [dim, 768, 768, 512, 512]
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.Tanh()]
+    layers.append(torch.nn.Linear(widths[-1], 1))
+    return torch.nn.Sequential(*layers).double()
 
 
-def demo_laplacian() -> None:
-    section("4. The Laplacian of an MLP: standard and collapsed Taylor mode")
-    try:
-        import torch
-        from torch.func import hessian, vmap
-    except ImportError:
-        print("torch is not installed; skipping")
-        return
-    from taylor_mlir import operators
-    from taylor_mlir.taylor_mode import broadcast_directions
-    from taylor_mlir.torch_import import import_torch_module
+def median_time(fn, repeat: int = 5) -> float:
+    fn()  # warm-up
+    return float(np.median(timeit.repeat(fn, number=1, repeat=repeat)))
 
-    torch.manual_seed(0)
-    D, B = 10, 8
-    model = torch.nn.Sequential(
-        torch.nn.Linear(D, 64),
-        torch.nn.Tanh(),
-        torch.nn.Linear(64, 64),
-        torch.nn.Tanh(),
-        torch.nn.Linear(64, 1),
-    ).double()
+
+def demo_compile() -> None:
+    section("1. tm.compile: the Laplacian of the paper's MLP")
+    import torch
+
+    D, B = 50, 32
+    model = paper_mlp(D)
     x = torch.randn(B, D, dtype=torch.float64)
-    text = import_torch_module(model, (x,))
-    laplacian_op = operators.laplacian(D)  # K = 2, the D unit directions, weights 1
-    directions = broadcast_directions(torch.from_numpy(laplacian_op.directions), B)
+    start = time.perf_counter()
+    lap = taylor_mlir.compile(model, op="laplacian", example_inputs=x)
+    compile_time = time.perf_counter() - start
+    y = lap(x)
 
-    def scalar_model(xi):
+    def f(xi):
         return model(xi[None])[0, 0]
 
-    torch_laplacian = vmap(lambda xi: torch.trace(hessian(scalar_model)(xi)))
-    reference = torch_laplacian(x)  # warm-up
-    torch_time = (
-        min(timeit.repeat(lambda: torch_laplacian(x), number=20, repeat=5)) / 20
-    )
-    print(f"MLP {D}->64->64->1 (tanh, float64), batch {B}, {D} directions")
-    print(f"torch.func (trace of the Hessian): {torch_time * 1e3:.2f} ms per call")
+    def reference():
+        return torch.vmap(lambda xi: torch.func.hessian(f)(xi).trace())(x)
 
-    # K = 2 along the D unit directions (x_2 = 0 is not materialized), the top
-    # coefficient summed over the directions: the Laplacian.
-    for collapse in (False, True):
-        start = time.perf_counter()
-        jet = laplacian_op.taylor_jet(text, collapse=collapse)
-        compiled = time.perf_counter()
-        _, _, laplacian = jet(x, directions)
-        per_call = (
-            min(timeit.repeat(lambda j=jet: j(x, directions), number=20, repeat=5)) / 20
-        )
-        err = ((laplacian[:, 0] - reference).abs().max() / reference.abs().max()).item()
-        mode = "collapsed" if collapse else "standard "
-        print(
-            f"{mode} Taylor mode (best of 5 x 20 calls): compile {compiled - start:.2f} s, "
-            f"{per_call * 1e3:.2f} ms per call, max relative error {err:.1e}"
-        )
-    print("after taylor-collapse, the Laplacian's jets are collapsed:")
-    body = jet.collapsed_ir.split(f"func.func @{jet.jet_function}")[1]
-    print(
-        "\n".join(line for line in body.splitlines() if "taylor.propagate" in line)[
-            :600
-        ]
+    want = reference()
+    error = ((y - want).abs().max() / want.abs().max()).item()
+    ours = median_time(lambda: lap(x))
+    theirs = median_time(reference, repeat=3)
+    print(f"model: MLP {D}->768->768->512->512->1, tanh, float64; batch {B}")
+    print(f"lap = tm.compile(model, op='laplacian', example_inputs=x)  "
+          f"[{compile_time:.1f} s]")
+    print(f"lap(x)[:4] = {y[:4].numpy()}")
+    print(f"max relative error vs torch.func (vmap(hessian).trace): {error:.1e}")
+    print(f"time per call: {ours * 1e3:.1f} ms  "
+          f"(torch.func: {theirs * 1e3:.1f} ms, {theirs / ours:.1f}x)")
+    standard = taylor_mlir.compile(
+        model, op="laplacian", example_inputs=x, collapsed=False
     )
+    std = median_time(lambda: standard(x))
+    print(f"standard Taylor mode (collapsed=False): {std * 1e3:.1f} ms per call; "
+          f"collapsed/standard = {ours / std:.2f}")
+
+
+def demo_operators() -> None:
+    section("2. Every operator, against torch.func (float64)")
+    import torch
+    from torch.func import hessian, jacfwd, vmap
+
+    D, B = 3, 8
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(D, 32), torch.nn.Tanh(), torch.nn.Linear(32, 1)
+    ).double()
+    x = torch.randn(B, D, dtype=torch.float64)
+
+    def f(xi):
+        return model(xi[None])[0, 0]
+
+    H = vmap(hessian(f))(x)
+    T4 = vmap(jacfwd(jacfwd(hessian(f))))(x)
+    sigma = torch.tensor([[1.0, 0.0], [0.5, 2.0], [0.0, -1.0]], dtype=torch.float64)
+    v = torch.tensor([[1.0, 2.0, 0.0]], dtype=torch.float64)
+    cases = [
+        ("laplacian", {}, H.diagonal(dim1=1, dim2=2).sum(-1)),
+        ("weighted_laplacian", {"sigma": sigma},
+         torch.einsum("bij,ir,jr->b", H, sigma, sigma)),
+        ("biharmonic", {}, torch.einsum("biijj->b", T4)),
+        ("linear", {"terms": {(2, 0, 0): 1.0, (0, 1, 1): -2.0, (1, 0, 0): 0.5}},
+         H[:, 0, 0] - 2 * H[:, 1, 2] + 0.5 * vmap(torch.func.grad(f))(x)[:, 0]),
+        ("taylor", {"order": 2, "directions": v},
+         torch.einsum("bij,i,j->b", H, v[0], v[0])),
+    ]
+    for op, options, want in cases:
+        compiled = taylor_mlir.compile(model, op=op, example_inputs=x, **options)
+        got = compiled(x)
+        if op == "taylor":
+            got = got[2, 0]  # f_2 along v: [K+1, R, B]
+        error = ((got - want).abs().max() / want.abs().max()).item()
+        print(f"{op:20s} max relative error {error:.1e}")
+    lap = H.diagonal(dim1=1, dim2=2).sum(-1)
+    estimator = taylor_mlir.compile(
+        model, op="stochastic_laplacian", example_inputs=x, samples=4,
+        seed=np.random.default_rng(0),
+    )
+    mean = torch.stack([estimator(x) for _ in range(400)]).mean(0)
+    error = ((mean - lap).abs().max() / lap.abs().max()).item()
+    print(f"{'stochastic_laplacian':20s} mean of 400 calls (S = 4): "
+          f"relative deviation {error:.1e}")
 
 
 def main() -> None:
     print(f"taylor-mlir {taylor_mlir.__version__}")
+    demo_compile()
+    demo_operators()
     demo_taylor_opt()
     demo_python_bindings()
-    demo_torch()
-    demo_laplacian()
 
 
 if __name__ == "__main__":

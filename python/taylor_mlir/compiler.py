@@ -626,7 +626,8 @@ class CompiledOperator:
             results = self.artifact.jit.call(term.function, *args, result_shapes=shapes)
             if not term.summed:
                 f0 = results[0].expand(term.num_directions, *out_shape)
-                return torch.stack([f0, *results[1:]])
+                stacked = torch.stack([f0, *results[1:]])
+                return stacked.squeeze(-1) if self._squeeze else stacked
             value = results[-1]
             if self._plan.value_factor[i]:
                 value = value + self._plan.value_factor[i] * results[0]

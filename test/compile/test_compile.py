@@ -114,9 +114,8 @@ def _check(op, model, x, options, compiled=None, tol=TOL):
     compiled = compiled or tm.compile(model, op=op, example_inputs=x, **options)
     got = compiled(x)
     want = reference(op, model, x, options)
-    if op != "taylor" and got.ndim == 1:
-        want = want[:, 0]
-    if op == "taylor" and got.ndim == 3:
+    scalar = model(x[:1]).ndim == 1 or model(x[:1]).shape[-1] == 1
+    if scalar:  # [B] for scalar models; [K+1, R, B] for op="taylor"
         want = want[..., 0]
     assert got.shape == want.shape
     assert got.dtype == x.dtype
@@ -230,3 +229,15 @@ def test_plain_function():
     lap = tm.compile(f, op="laplacian", example_inputs=x)
     want = ref.laplacian(f, x)[:, 0]
     assert relative_error(lap(x), want) <= TOL
+
+
+def test_output_shapes_of_scalar_models():
+    model = mlp(3, "tanh")  # [B, 1] outputs are squeezed
+    x = inputs(4, 3)
+    assert tm.compile(model, op="laplacian", example_inputs=x)(x).shape == (4,)
+    taylor = tm.compile(
+        model, op="taylor", example_inputs=x, order=3, directions=TAYLOR_DIRECTIONS
+    )
+    assert taylor(x).shape == (4, 2, 4)  # [K+1, R, B]
+    residual = ResidualMLP(3).double()  # returns [B]
+    assert tm.compile(residual, op="biharmonic", example_inputs=x)(x).shape == (4,)
