@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from taylor_mlir import ir
+from taylor_mlir.errors import CompilationError
 from taylor_mlir.jit import JitModule
 
 TOL = {"f64": 1e-13, "f32": 1e-5}
@@ -137,12 +138,30 @@ def test_dynamic_result_shape_is_reported():
           return %a : tensor<?xf64>
         }"""
     )
-    with pytest.raises(NotImplementedError, match="dynamic shape"):
+    with pytest.raises(ValueError, match="dynamic shape.*pass result_shapes"):
         mod.id(np.zeros(3))
+    (out,) = mod.call("id", np.arange(3.0), result_shapes=[(3,)])
+    np.testing.assert_array_equal(out, np.arange(3.0))
+
+
+def test_outputs_are_written_in_place():
+    mod = JitModule(
+        """
+        func.func @twice(%a: tensor<3xf64>) -> tensor<3xf64> {
+          %e = tensor.empty() : tensor<3xf64>
+          %r = linalg.add ins(%a, %a : tensor<3xf64>, tensor<3xf64>)
+                          outs(%e : tensor<3xf64>) -> tensor<3xf64>
+          return %r : tensor<3xf64>
+        }"""
+    )
+    out = np.zeros(3)
+    (got,) = mod.call("twice", np.arange(3.0), outputs=[out])
+    assert got is out
+    np.testing.assert_array_equal(out, [0.0, 2.0, 4.0])
 
 
 def test_failing_pipeline_raises_with_diagnostic():
-    with pytest.raises(ir.MLIRError, match="jet operand is produced by 'scf.if'"):
+    with pytest.raises(CompilationError, match="jet operand is produced by 'scf.if'"):
         JitModule(
             """
             func.func @f(%x0: tensor<4xf64>, %x1: tensor<3x4xf64>, %c: tensor<i1>)
