@@ -111,18 +111,24 @@ def demo_compile() -> None:
     ours = median_time(lambda: lap(x))
     theirs = median_time(reference, repeat=3)
     print(f"model: MLP {D}->768->768->512->512->1, tanh, float64; batch {B}")
-    print(f"lap = tm.compile(model, op='laplacian', example_inputs=x)  "
-          f"[{compile_time:.1f} s]")
+    print(
+        f"lap = tm.compile(model, op='laplacian', example_inputs=x)  "
+        f"[{compile_time:.1f} s]"
+    )
     print(f"lap(x)[:4] = {y[:4].numpy()}")
     print(f"max relative error vs torch.func (vmap(hessian).trace): {error:.1e}")
-    print(f"time per call: {ours * 1e3:.1f} ms  "
-          f"(torch.func: {theirs * 1e3:.1f} ms, {theirs / ours:.1f}x)")
+    print(
+        f"time per call: {ours * 1e3:.1f} ms  "
+        f"(torch.func: {theirs * 1e3:.1f} ms, {theirs / ours:.1f}x)"
+    )
     standard = taylor_mlir.compile(
         model, op="laplacian", example_inputs=x, collapsed=False
     )
     std = median_time(lambda: standard(x))
-    print(f"standard Taylor mode (collapsed=False): {std * 1e3:.1f} ms per call; "
-          f"collapsed/standard = {ours / std:.2f}")
+    print(
+        f"standard Taylor mode (collapsed=False): {std * 1e3:.1f} ms per call; "
+        f"collapsed/standard = {ours / std:.2f}"
+    )
 
 
 def demo_operators() -> None:
@@ -146,13 +152,22 @@ def demo_operators() -> None:
     v = torch.tensor([[1.0, 2.0, 0.0]], dtype=torch.float64)
     cases = [
         ("laplacian", {}, H.diagonal(dim1=1, dim2=2).sum(-1)),
-        ("weighted_laplacian", {"sigma": sigma},
-         torch.einsum("bij,ir,jr->b", H, sigma, sigma)),
+        (
+            "weighted_laplacian",
+            {"sigma": sigma},
+            torch.einsum("bij,ir,jr->b", H, sigma, sigma),
+        ),
         ("biharmonic", {}, torch.einsum("biijj->b", T4)),
-        ("linear", {"terms": {(2, 0, 0): 1.0, (0, 1, 1): -2.0, (1, 0, 0): 0.5}},
-         H[:, 0, 0] - 2 * H[:, 1, 2] + 0.5 * vmap(torch.func.grad(f))(x)[:, 0]),
-        ("taylor", {"order": 2, "directions": v},
-         torch.einsum("bij,i,j->b", H, v[0], v[0])),
+        (
+            "linear",
+            {"terms": {(2, 0, 0): 1.0, (0, 1, 1): -2.0, (1, 0, 0): 0.5}},
+            H[:, 0, 0] - 2 * H[:, 1, 2] + 0.5 * vmap(torch.func.grad(f))(x)[:, 0],
+        ),
+        (
+            "taylor",
+            {"order": 2, "directions": v},
+            torch.einsum("bij,i,j->b", H, v[0], v[0]),
+        ),
     ]
     for op, options, want in cases:
         compiled = taylor_mlir.compile(model, op=op, example_inputs=x, **options)
@@ -163,13 +178,18 @@ def demo_operators() -> None:
         print(f"{op:20s} max relative error {error:.1e}")
     lap = H.diagonal(dim1=1, dim2=2).sum(-1)
     estimator = taylor_mlir.compile(
-        model, op="stochastic_laplacian", example_inputs=x, samples=4,
+        model,
+        op="stochastic_laplacian",
+        example_inputs=x,
+        samples=4,
         seed=np.random.default_rng(0),
     )
     mean = torch.stack([estimator(x) for _ in range(400)]).mean(0)
     error = ((mean - lap).abs().max() / lap.abs().max()).item()
-    print(f"{'stochastic_laplacian':20s} mean of 400 calls (S = 4): "
-          f"relative deviation {error:.1e}")
+    print(
+        f"{'stochastic_laplacian':20s} mean of 400 calls (S = 4): "
+        f"relative deviation {error:.1e}"
+    )
 
 
 def main() -> None:

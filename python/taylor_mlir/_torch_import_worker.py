@@ -63,9 +63,7 @@ def _convert(program_path: str, output_path: str, output_type: str, func_name: s
     from torch_mlir import fx
 
     program = torch.export.load(program_path)
-    module = fx.export_and_import(
-        program, output_type=output_type, func_name=func_name
-    )
+    module = fx.export_and_import(program, output_type=output_type, func_name=func_name)
     text = module.operation.get_asm(
         print_generic_op_form=True, large_elements_limit=None, enable_debug_info=True
     )

@@ -23,9 +23,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 #: The child's entry point; run as a script so that it never imports taylor_mlir.
 _WORKER = Path(__file__).with_name("_torch_import_worker.py")
@@ -228,8 +229,8 @@ def _close_server() -> None:
 __all__ = [
     "NODE_LOCATION_PREFIX",
     "ImportedModule",
-    "import_exported_program",
     "TorchImportError",
+    "import_exported_program",
     "import_torch_module",
     "import_torch_modules",
 ]

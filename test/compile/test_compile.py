@@ -149,7 +149,9 @@ def test_residual_mlp(case):
 @pytest.mark.parametrize("dim", [1, 2, 5, 50])
 def test_laplacian_dims_and_batch_sizes_from_one_compile(dim):
     model = mlp(dim, "tanh", hidden=16)
-    lap = tm.compile(model, op="laplacian", example_inputs=inputs(4, dim), dynamic_batch=True)
+    lap = tm.compile(
+        model, op="laplacian", example_inputs=inputs(4, dim), dynamic_batch=True
+    )
     assert lap.batch is None
     for batch in (1, 3, 8):
         x = inputs(batch, dim, seed=batch)

@@ -14,7 +14,7 @@ OPERATOR_PAGES = [p for p in PAGES if p.name != "README.md"]
 
 
 def examples(page):
-    return re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    return re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.DOTALL)
 
 
 def test_every_operator_has_a_page_with_an_example():

@@ -1,0 +1,163 @@
+"""The compiled artifact of `taylor_mlir.compile` (jet functions of an
+imported model, lowered and JIT-compiled, with the IR of every stage), and
+the mapping of compiler failures back to the aten ops and source lines of
+the model (`UnsupportedOperationError`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import ir
+from ._plans import _Term
+from .errors import CompilationError, UnsupportedOperationError, run_pipeline
+from .jit import DEFAULT_PIPELINE, JitModule
+from .torch_import import NODE_LOCATION_PREFIX, ImportedModule
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n?([^\n]*)')
+
+
+def _user_frame(stack_trace: str) -> tuple[str, str]:
+    """The innermost frame of ``stack_trace`` outside torch and taylor_mlir
+    (the model's code): ``("file:line", code)``."""
+    frames = _FRAME.findall(stack_trace or "")
+    if not frames:
+        return "", ""
+    import torch
+
+    torch_dir = torch.__file__.rsplit("/", 1)[0]
+    own_dir = __file__.rsplit("/", 1)[0]
+    for path, line, code in reversed(frames):
+        if not path.startswith((torch_dir, own_dir)):
+            return f"{path}:{line}", code.strip()
+    path, line, code = frames[-1]
+    return f"{path}:{line}", code.strip()
+
+
+def _node_names(text: str) -> list[str]:
+    return re.findall(re.escape(NODE_LOCATION_PREFIX) + r"([A-Za-z0-9_]+)", text)
+
+
+def _unsupported(
+    nodes: Mapping[str, Any], text: str, what: str, **kwargs
+) -> UnsupportedOperationError | None:
+    """An `UnsupportedOperationError` for the first FX node named in
+    ``text`` (a diagnostic's location or torch-mlir's message)."""
+    for name in _node_names(text):
+        node = nodes.get(name)
+        if node is None or node["target"] in ("output",):
+            continue
+        source, code = _user_frame(node["stack_trace"])
+        module = ""
+        modules = [m for m in node["modules"] if m[0] and m[1] != "_Functional"]
+        if modules:
+            path, cls = modules[-1]
+            module = f" in module '{path.removeprefix('_model.')}' ({cls})"
+        where = f"{source}: {code}" if source else "an unknown source line"
+        return UnsupportedOperationError(
+            f"unsupported operation {node['target']}{module} at {where}\n{what}",
+            op=node["target"],
+            node=name,
+            source=source,
+            **kwargs,
+        )
+    return None
+
+
+def _as_unsupported(
+    error: CompilationError, nodes: Mapping[str, Any]
+) -> CompilationError:
+    """``error`` as an `UnsupportedOperationError` if a diagnostic's location
+    names an imported op, else ``error``."""
+    for diagnostic in error.diagnostics:
+        unsupported = _unsupported(
+            nodes,
+            diagnostic.location,
+            str(error),
+            stage=error.stage,
+            diagnostics=error.diagnostics,
+            reproducer=error.reproducer,
+            command=error.command,
+        )
+        if unsupported is not None:
+            return unsupported
+    return error
+
+
+def _run_stage(
+    module: ir.Module, pipeline: str, stage: str, nodes: Mapping[str, Any]
+) -> None:
+    """`run_pipeline`, with failures at imported ops reported as
+    `UnsupportedOperationError`."""
+    try:
+        run_pipeline(module, pipeline, stage=stage)
+    except UnsupportedOperationError:
+        raise
+    except CompilationError as error:
+        raise _as_unsupported(error, nodes) from None
+
+
+def _jet_pipeline(term: _Term, function: str = "main") -> str:
+    options = [
+        f"function={function}",
+        f"jet-function={term.function}",
+        f"order={term.order}",
+        f"directions={term.num_directions}",
+        "input-coefficients=1",
+        f"seed={term.seed}",
+        "result-coefficients=" + ",".join(map(str, term.results)),
+    ]
+    if term.summed:
+        options += ["sum-top=true", "runtime-weights=true"]
+    return "taylor-jet{" + " ".join(options) + "}"
+
+
+class _Artifact:
+    """The compiled module of a model and operator structure, with the IR of
+    every stage. Immutable; shared by every `CompiledOperator` of the same
+    key."""
+
+    def __init__(
+        self, imported: ImportedModule, terms: Sequence[_Term], collapsed: bool
+    ):
+        self.terms = list(terms)
+        self.imported_ir = imported.text
+        nodes = imported.nodes
+        context = ir.Context()
+        with context:
+            module = ir.Module.parse(imported.text)
+            for op in module.body.operations:
+                if op.operation.name == "func.func":
+                    op.attributes["sym_visibility"] = ir.StringAttr.get("private")
+            jet = (
+                "builtin.module("
+                + ", ".join(_jet_pipeline(t) for t in self.terms)
+                + ", symbol-dce)"
+            )
+            stages = [("taylor-jet", jet)]
+            if collapsed and any(t.summed for t in self.terms):
+                stages.append(
+                    ("taylor-collapse", "builtin.module(func.func(taylor-collapse))")
+                )
+            stages.append(
+                (
+                    "taylor-lower",
+                    "builtin.module(func.func(taylor-lower), canonicalize, cse)",
+                )
+            )
+            self.ir: dict[str, str] = {"imported": imported.text}
+            for stage, pipeline in stages:
+                _run_stage(module, pipeline, stage, nodes)
+                self.ir[stage] = str(module)
+            self.ir.setdefault("taylor-collapse", None)
+            self.ir["lowered"] = self.ir.pop("taylor-lower")
+            try:
+                self.jit = JitModule(module)
+            except CompilationError as error:
+                raise _as_unsupported(error, nodes) from None
+            self.ir["llvm"] = str(self.jit.module)
+        inner = ", ".join(p[len("builtin.module(") : -1] for _, p in stages)
+        self.pipeline = (
+            f"builtin.module({inner}, {DEFAULT_PIPELINE[len('builtin.module(') : -1]})"
+        )

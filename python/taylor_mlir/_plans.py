@@ -1,0 +1,195 @@
+"""Operator plans for `taylor_mlir.compile`: an operator name and its options
+as jet functions (`_Term`) — one weighted directional sum per derivative
+order (`taylor_mlir.operators`) — and the directions and weights passed to
+them at each call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import operators
+
+#: The operators `compile` knows, and the options each takes.
+OPERATORS: dict[str, tuple[str, ...]] = {
+    "laplacian": (),
+    "weighted_laplacian": ("sigma",),
+    "biharmonic": (),
+    "stochastic_laplacian": ("samples", "distribution", "seed"),
+    "stochastic_biharmonic": ("samples", "seed"),
+    "linear": ("terms",),
+    "taylor": ("order", "directions"),
+}
+
+
+@dataclass(frozen=True)
+class _Term:
+    """One jet function of the compiled module.
+
+    ``seed`` is ``"identity"`` (unit directions, generated in the function),
+    ``"broadcast"`` (directions ``[R, D]`` passed at each call) ; ``weights``
+    are passed at each call when ``summed``. ``results`` are the orders of
+    the coefficients the function returns.
+    """
+
+    function: str
+    order: int
+    num_directions: int
+    seed: str
+    summed: bool
+    results: tuple[int, ...]
+
+    def key(self) -> tuple:
+        return (self.order, self.num_directions, self.seed, self.summed, self.results)
+
+
+@dataclass
+class _Plan:
+    """Terms plus how to get their directions and weights at each call."""
+
+    terms: list[_Term]
+    #: Per term: directions ``[R, D]`` (numpy) or a callable drawing them,
+    #: None for identity seeds.
+    directions: list[Any]
+    #: Per term: weights ``[R]`` (numpy) for summed terms, else None.
+    weights: list[np.ndarray | None]
+    #: Per term: the factor of its ``f_0`` added to the result (order-0
+    #: terms of ``linear``), else 0.
+    value_factor: list[float]
+
+
+def _identity(directions: np.ndarray) -> bool:
+    r, d = directions.shape
+    return r == d and np.array_equal(directions, np.eye(d))
+
+
+def _sum_plan(sums: Sequence[operators.DirectionalSum], value_factor: float = 0.0):
+    terms, directions, weights, factors = [], [], [], []
+    for i, s in enumerate(sums):
+        identity = _identity(s.directions)
+        results = (0, s.order) if (i == 0 and value_factor) else (s.order,)
+        terms.append(
+            _Term(
+                f"term{i}_order{s.order}",
+                s.order,
+                s.num_directions,
+                "identity" if identity else "broadcast",
+                True,
+                results,
+            )
+        )
+        directions.append(None if identity else s.directions)
+        weights.append(s.weights)
+        factors.append(value_factor if i == 0 else 0.0)
+    return _Plan(terms, directions, weights, factors)
+
+
+def _option(options: Mapping[str, Any], name: str, op: str, default: Any = None):
+    if name in options:
+        return options[name]
+    if default is None:
+        raise ValueError(f"op={op!r} needs the option {name}=")
+    return default
+
+
+def _as_array(value: Any, what: str) -> np.ndarray:
+    if type(value).__module__.startswith("torch"):
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{what} must be finite")
+    return array
+
+
+def _plan(op: str, dim: int, options: Mapping[str, Any]) -> _Plan:
+    """Turns an operator name and its options into a `_Plan`."""
+    if op not in OPERATORS:
+        raise ValueError(
+            f"unknown op {op!r}; expected one of {', '.join(sorted(OPERATORS))}"
+        )
+    unknown = sorted(set(options) - set(OPERATORS[op]))
+    if unknown:
+        allowed = ", ".join(OPERATORS[op]) or "none"
+        raise ValueError(
+            f"op={op!r} takes no option {', '.join(unknown)} (its options: {allowed})"
+        )
+    if op == "laplacian":
+        return _sum_plan([operators.laplacian(dim)])
+    if op == "biharmonic":
+        return _sum_plan([operators.biharmonic(dim)])
+    if op == "weighted_laplacian":
+        sigma = _as_array(_option(options, "sigma", op), "sigma")
+        if sigma.ndim != 2 or sigma.shape[0] != dim:
+            raise ValueError(
+                f"sigma: expected shape ({dim}, R) for D = {dim} input features, "
+                f"got {tuple(sigma.shape)}"
+            )
+        return _sum_plan([operators.weighted_laplacian(sigma)])
+    if op in ("stochastic_laplacian", "stochastic_biharmonic"):
+        samples = _option(options, "samples", op)
+        if not isinstance(samples, int) or samples < 1:
+            raise ValueError(f"samples must be a positive integer, got {samples!r}")
+        seed = options.get("seed")
+        if op == "stochastic_laplacian":
+            distribution = options.get("distribution", "rademacher")
+
+            def draw(rng):
+                return operators.stochastic_laplacian(dim, samples, distribution, rng)
+
+        else:
+
+            def draw(rng):
+                return operators.stochastic_biharmonic(dim, samples, rng)
+
+        first = draw(np.random.default_rng(0))  # validates the options
+        plan = _sum_plan([first])
+        plan.terms[0] = _Term(
+            plan.terms[0].function,
+            first.order,
+            samples,
+            "broadcast",
+            True,
+            (first.order,),
+        )
+        if seed is None or isinstance(seed, np.random.Generator):
+            # Fresh directions at each call (from `seed`'s stream if given).
+            rng = np.random.default_rng() if seed is None else seed
+            plan.directions = [lambda: draw(rng).directions]
+        else:
+            plan.directions = [draw(np.random.default_rng(seed)).directions]
+        return plan
+    if op == "linear":
+        terms = dict(_option(options, "terms", op))
+        value = 0.0
+        for alpha in list(terms):
+            if len(tuple(alpha)) == dim and sum(alpha) == 0:
+                value += float(terms.pop(alpha))
+        sums = operators.linear(terms, dim) if terms else []
+        if not sums:
+            raise ValueError(
+                "op='linear' needs at least one term with a derivative "
+                f"(a multi-index of length {dim} with a positive order)"
+            )
+        return _sum_plan(sums, value)
+    # op == "taylor"
+    order = _option(options, "order", op)
+    if not isinstance(order, int) or order < 1:
+        raise ValueError(f"order must be a positive integer, got {order!r}")
+    directions = _as_array(_option(options, "directions", op), "directions")
+    if directions.ndim != 2 or directions.shape[1] != dim:
+        raise ValueError(
+            f"directions: expected shape (R, {dim}) for D = {dim} input features, "
+            f"got {tuple(directions.shape)}"
+        )
+    term = _Term(
+        f"taylor_order{order}",
+        order,
+        directions.shape[0],
+        "broadcast",
+        False,
+        tuple(range(order + 1)),
+    )
+    return _Plan([term], [directions], [None], [0.0])
