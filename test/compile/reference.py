@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 import torch
-from torch.func import jacfwd, vmap
+from torch.func import jacfwd, jvp, vmap
 
 
 def derivative(model, x, order):
@@ -44,34 +44,38 @@ def biharmonic(model, x):
     return torch.einsum("bmiijj->bm", t)
 
 
+def directional_derivative(model, x, v, order):
+    """``∂^order_v f`` per datum, ``[B, m]``, by nested ``jvp``."""
+
+    def f(xi):
+        return model(xi[None]).reshape(-1)
+
+    g = f
+    for _ in range(order):
+        g = (lambda h: lambda xi: jvp(h, (xi,), (v,))[1])(g)
+    return vmap(g)(x.double())
+
+
 def directional_sum(model, x, directions, weights, order):
     """``Σ_r w_r ∂^K_{v_r} f``."""
     v = torch.as_tensor(np.asarray(directions), dtype=torch.float64)
-    # Contract every derivative index with v_r, one at a time.
-    t = derivative(model, x, order)
-    out = []
-    for r in range(v.shape[0]):
-        tr = t
-        for _ in range(order):
-            tr = tr @ v[r]
-        out.append(float(weights[r]) * tr)
-    return torch.stack(out).sum(0)
+    return sum(
+        float(weights[r]) * directional_derivative(model, x, v[r], order)
+        for r in range(v.shape[0])
+    )
 
 
 def taylor(model, x, directions, order):
     """``[K+1, R, B, m]``: ``f_k = ∂^k_{v_r} f``."""
     v = torch.as_tensor(np.asarray(directions), dtype=torch.float64)
-    coefficients = []
-    for k in range(order + 1):
-        t = derivative(model, x, k) if k else model(x.double()).reshape(len(x), -1)
-        per_direction = []
-        for r in range(v.shape[0]):
-            tr = t
-            for _ in range(k):
-                tr = tr @ v[r]
-            per_direction.append(tr)
-        coefficients.append(torch.stack(per_direction))
-    return torch.stack(coefficients)
+    return torch.stack(
+        [
+            torch.stack(
+                [directional_derivative(model, x, v[r], k) for r in range(len(v))]
+            )
+            for k in range(order + 1)
+        ]
+    )
 
 
 def linear(model, x, terms):

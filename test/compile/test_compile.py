@@ -243,3 +243,39 @@ def test_output_shapes_of_scalar_models():
     assert taylor(x).shape == (4, 2, 4)  # [K+1, R, B]
     residual = ResidualMLP(3).double()  # returns [B]
     assert tm.compile(residual, op="biharmonic", example_inputs=x)(x).shape == (4,)
+
+
+def _options_for_dim(case, dim):
+    """OPERATOR_CASES adapted to D input features."""
+    g = torch.Generator().manual_seed(dim)
+    if case == "weighted_laplacian":
+        return {"sigma": torch.randn(dim, 2, generator=g, dtype=torch.float64)}
+    if case == "linear":
+
+        def alpha(**entries):
+            a = [0] * dim
+            for index, power in entries.items():
+                a[int(index[1:]) % dim] += power
+            return tuple(a)
+
+        return {
+            "terms": {
+                alpha(d0=2): 1.5,
+                alpha(d0=1, d1=1): -0.5,
+                alpha(d0=1): 2.0,
+                alpha(d49=3): 0.25,
+            }
+        }
+    if case == "taylor":
+        return {"order": 3, "directions": torch.randn(2, dim, generator=g)}
+    return OPERATOR_CASES[case]
+
+
+@pytest.mark.parametrize("dim", [1, 2, 5, 50])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in OPERATOR_CASES if c not in ("laplacian", "biharmonic")],
+)
+def test_every_operator_in_every_dimension(case, dim):
+    model = mlp(dim, "tanh", outputs=2, hidden=10)
+    _check(_op_name(case), model, inputs(3, dim), _options_for_dim(case, dim))
