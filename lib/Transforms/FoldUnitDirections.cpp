@@ -77,6 +77,10 @@ struct FoldKroneckerContraction : public OpRewritePattern<linalg::GenericOp> {
         !mul->hasOneUse())
       return rewriter.notifyMatchFailure(op, "body is not out + a * b");
 
+    if (!body->getOps<linalg::IndexOp>().empty())
+      return rewriter.notifyMatchFailure(
+          op, "the body reads loop indices (dropping a loop renumbers them)");
+
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     for (OpOperand *input : op.getDpsInputOperands()) {
       BlockArgument arg = body->getArgument(input->getOperandNumber());
@@ -133,9 +137,9 @@ struct FoldKroneckerContraction : public OpRewritePattern<linalg::GenericOp> {
 
     rewriter.replaceAllUsesWith(mul.getResult(), other);
     rewriter.eraseOp(mul);
-    auto folded = linalg::GenericOp::create(
-        rewriter, op.getLoc(), op.getResultTypes(), inputs, op.getOutputs(),
-        maps, iterators);
+    auto folded =
+        linalg::GenericOp::create(rewriter, op.getLoc(), op.getResultTypes(),
+                                  inputs, op.getOutputs(), maps, iterators);
     rewriter.inlineRegionBefore(op.getRegion(), folded.getRegion(),
                                 folded.getRegion().begin());
     folded.getBody()->eraseArgument(deltaIndex);

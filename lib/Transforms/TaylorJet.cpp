@@ -115,9 +115,9 @@ LogicalResult TaylorJetPass::verifyOptions(func::FuncOp func) {
                             << seed << "'";
   auto xType = cast<RankedTensorType>(argType);
   if (seed != "input" && xType.getRank() < 1)
-    return func.emitError() << "taylor-jet: seed '" << seed
-                            << "' needs a batch dimension 0 in the input, got "
-                            << argType;
+    return func.emitError()
+           << "taylor-jet: seed '" << seed
+           << "' needs a batch dimension 0 in the input, got " << argType;
   if (seed == "identity") {
     if (xType.getRank() != 2 || xType.isDynamicDim(1) ||
         xType.getDimSize(1) != directions)
@@ -357,9 +357,11 @@ Value TaylorJetPass::buildSeed(OpBuilder &builder, Location loc, Value x0,
       [&](OpBuilder &b, Location l, ValueRange) {
         Value r = linalg::IndexOp::create(b, l, 0);
         Value d = linalg::IndexOp::create(b, l, 2);
-        Value same = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, r, d);
+        Value same =
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, r, d);
         Type element = type.getElementType();
-        Value one = arith::ConstantOp::create(b, l, b.getFloatAttr(element, 1.0));
+        Value one =
+            arith::ConstantOp::create(b, l, b.getFloatAttr(element, 1.0));
         Value zero =
             arith::ConstantOp::create(b, l, b.getFloatAttr(element, 0.0));
         linalg::YieldOp::create(

@@ -101,3 +101,33 @@ func.func @unequal_sizes(%w: tensor<3x6xf64>) -> tensor<4x6xf64> {
 }
 
 // STATS: (S) 1 num-folded
+
+// Not folded: the body reads the index of the loop that would be dropped.
+// CHECK-LABEL: func.func @reads_index(
+// CHECK:         arith.mulf
+func.func @reads_index(%w: tensor<3x6xf64>) -> tensor<3x6xf64> {
+  %zero = arith.constant 0.0 : f64
+  %one = arith.constant 1.0 : f64
+  %e = tensor.empty() : tensor<3x3xf64>
+  %delta = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} outs(%e : tensor<3x3xf64>) {
+  ^bb0(%o: f64):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %eq = arith.cmpi eq, %i, %j : index
+    %v = arith.select %eq, %one, %zero : f64
+    linalg.yield %v : f64
+  } -> tensor<3x3xf64>
+  %e2 = tensor.empty() : tensor<3x6xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e2 : tensor<3x6xf64>) -> tensor<3x6xf64>
+  %y = linalg.generic {indexing_maps = [affine_map<(r, h, d) -> (r, d)>, affine_map<(r, h, d) -> (d, h)>, affine_map<(r, h, d) -> (r, h)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%delta, %w : tensor<3x3xf64>, tensor<3x6xf64>) outs(%f : tensor<3x6xf64>) {
+  ^bb0(%dl: f64, %b: f64, %o: f64):
+    %d = linalg.index 2 : index
+    %di = arith.index_cast %d : index to i64
+    %df = arith.sitofp %di : i64 to f64
+    %bd = arith.mulf %b, %df : f64
+    %m = arith.mulf %dl, %bd : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  } -> tensor<3x6xf64>
+  return %y : tensor<3x6xf64>
+}
