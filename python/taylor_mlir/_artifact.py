@@ -42,18 +42,23 @@ def _node_names(text: str) -> list[str]:
 def _unsupported(
     nodes: Mapping[str, Any], text: str, what: str, **kwargs
 ) -> UnsupportedOperationError | None:
-    """An `UnsupportedOperationError` for the first FX node named in
-    ``text`` (a diagnostic's location or torch-mlir's message)."""
+    """An `UnsupportedOperationError` for the first aten op named in
+    ``text`` (a diagnostic's location or torch-mlir's message): None if it
+    names none (a failure at the inputs, say, is not about an operation)."""
     for name in _node_names(text):
         node = nodes.get(name)
-        if node is None or node["target"] in ("output",):
+        if node is None or not node["target"].startswith(("aten.", "prims.")):
             continue
         source, code = _user_frame(node["stack_trace"])
         module = ""
-        modules = [m for m in node["modules"] if m[0] and m[1] != "_Functional"]
+        modules = [
+            m
+            for m in node["modules"]
+            if m[0] and m[1] not in ("_Functional", "_FunctionModule")
+        ]
         if modules:
             path, cls = modules[-1]
-            module = f" in module '{path.removeprefix('_model.')}' ({cls})"
+            module = f" in module '{path.removeprefix('_module.')}' ({cls})"
         where = f"{source}: {code}" if source else "an unknown source line"
         return UnsupportedOperationError(
             f"unsupported operation {node['target']}{module} at {where}\n{what}",

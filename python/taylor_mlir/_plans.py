@@ -5,6 +5,7 @@ them at each call."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,36 @@ def _as_array(value: Any, what: str) -> np.ndarray:
     return array
 
 
+def _positive_int(value: Any, what: str) -> int:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return number
+
+
+def _multi_index(alpha: Any, dim: int) -> tuple[int, ...]:
+    try:
+        alpha = tuple(alpha)
+        if any(isinstance(a, bool) for a in alpha):
+            raise TypeError
+        alpha = tuple(operator.index(a) for a in alpha)
+    except TypeError:
+        raise ValueError(
+            f"terms: {alpha!r} is not a multi-index (a tuple of {dim} integers)"
+        ) from None
+    if len(alpha) != dim or any(a < 0 for a in alpha):
+        raise ValueError(
+            f"terms: multi-index {alpha} must have {dim} non-negative entries "
+            "(one per input feature)"
+        )
+    return alpha
+
+
 def _plan(op: str, dim: int, options: Mapping[str, Any]) -> _Plan:
     """Turns an operator name and its options into a `_Plan`."""
     if op not in OPERATORS:
@@ -122,17 +153,26 @@ def _plan(op: str, dim: int, options: Mapping[str, Any]) -> _Plan:
         return _sum_plan([operators.biharmonic(dim)])
     if op == "weighted_laplacian":
         sigma = _as_array(_option(options, "sigma", op), "sigma")
-        if sigma.ndim != 2 or sigma.shape[0] != dim:
+        if sigma.ndim != 2 or sigma.shape[0] != dim or sigma.shape[1] < 1:
             raise ValueError(
-                f"sigma: expected shape ({dim}, R) for D = {dim} input features, "
+                f"sigma: expected shape ({dim}, R), R >= 1, for D = {dim} input "
+                "features, "
                 f"got {tuple(sigma.shape)}"
             )
         return _sum_plan([operators.weighted_laplacian(sigma)])
     if op in ("stochastic_laplacian", "stochastic_biharmonic"):
-        samples = _option(options, "samples", op)
-        if not isinstance(samples, int) or samples < 1:
-            raise ValueError(f"samples must be a positive integer, got {samples!r}")
+        samples = _positive_int(_option(options, "samples", op), "samples")
         seed = options.get("seed")
+        if not (
+            seed is None
+            or isinstance(seed, np.random.Generator)
+            or (not isinstance(seed, bool) and isinstance(seed, (int, np.integer)))
+        ):
+            raise TypeError(
+                "seed must be None (fresh directions at each call), an int (fixed "
+                "directions) or a numpy.random.Generator (a reproducible stream), "
+                f"got {type(seed).__name__}"
+            )
         if op == "stochastic_laplacian":
             distribution = options.get("distribution", "rademacher")
 
@@ -162,26 +202,26 @@ def _plan(op: str, dim: int, options: Mapping[str, Any]) -> _Plan:
             plan.directions = [draw(np.random.default_rng(seed)).directions]
         return plan
     if op == "linear":
-        terms = dict(_option(options, "terms", op))
-        value = 0.0
-        for alpha in list(terms):
-            if len(tuple(alpha)) == dim and sum(alpha) == 0:
-                value += float(terms.pop(alpha))
-        sums = operators.linear(terms, dim) if terms else []
+        terms: dict[tuple[int, ...], float] = {}
+        for alpha, c in dict(_option(options, "terms", op)).items():
+            alpha = _multi_index(alpha, dim)
+            terms[alpha] = terms.get(alpha, 0.0) + float(c)
+        value = terms.pop((0,) * dim, 0.0)
+        sums = operators.linear(terms, dim) if any(terms.values()) else []
         if not sums:
             raise ValueError(
-                "op='linear' needs at least one term with a derivative "
-                f"(a multi-index of length {dim} with a positive order)"
+                "op='linear' needs at least one term with a derivative and a "
+                f"non-zero coefficient (a multi-index of length {dim} with a "
+                "positive order)"
             )
         return _sum_plan(sums, value)
     # op == "taylor"
-    order = _option(options, "order", op)
-    if not isinstance(order, int) or order < 1:
-        raise ValueError(f"order must be a positive integer, got {order!r}")
+    order = _positive_int(_option(options, "order", op), "order")
     directions = _as_array(_option(options, "directions", op), "directions")
-    if directions.ndim != 2 or directions.shape[1] != dim:
+    if directions.ndim != 2 or directions.shape[1] != dim or directions.shape[0] < 1:
         raise ValueError(
-            f"directions: expected shape (R, {dim}) for D = {dim} input features, "
+            f"directions: expected shape (R, {dim}), R >= 1, for D = {dim} input "
+            "features, "
             f"got {tuple(directions.shape)}"
         )
     term = _Term(

@@ -74,6 +74,7 @@ def _convert(program_path: str, output_path: str, output_type: str, func_name: s
 def _serve() -> int:
     # Replies go to the original stdout; anything else printed goes to stderr.
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # native writes to fd 1 too
     sys.stdout = sys.stderr
     for line in sys.stdin:
         if not line.strip():
@@ -87,10 +88,11 @@ def _serve() -> int:
                 request.get("output_type", "linalg-on-tensors"),
                 request.get("func_name", "main"),
             )
-            reply = {"ok": True, "nodes": _NODES}
+            reply = {"ok": True, "id": request.get("id"), "nodes": _NODES}
         except Exception as error:  # reported to the parent, which raises
             reply = {
                 "ok": False,
+                "id": request.get("id") if isinstance(request, dict) else None,
                 "error": f"{type(error).__name__}: {error}",
                 "traceback": traceback.format_exc(),
                 "nodes": _NODES,

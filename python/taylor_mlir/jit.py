@@ -286,7 +286,16 @@ class JitModule:
                 outputs = [torch.from_numpy(out) for out in outputs]
         out_arrays = []
         for i, (out, want) in enumerate(zip(outputs, spec.results)):
+            contiguous = (
+                out.is_contiguous()
+                if type(out).__module__.startswith("torch")
+                else np.asarray(out).flags.c_contiguous
+            )
+            if not contiguous:
+                raise ValueError(f"@{name} result {i}: the output must be C-contiguous")
             array, _ = _to_numpy(out)
+            if not array.flags.writeable:
+                raise ValueError(f"@{name} result {i}: the output is read-only")
             want.check(array, f"@{name} result {i}")
             if result_shapes is not None and array.shape != tuple(result_shapes[i]):
                 raise ValueError(

@@ -159,14 +159,39 @@ class _ImportServer:
             stderr=self._stderr,
             text=True,
         )
+        self._lock = threading.Lock()
+        self._requests = 0
 
     def alive(self) -> bool:
         return self._process.poll() is None
 
     def convert(self, request: dict[str, str], timeout: float | None) -> dict:
         """Runs one import and returns the reply; raises `TorchImportError`
-        with torch-mlir's message if it fails."""
-        start = self._stderr.seek(0, os.SEEK_END)
+        with torch-mlir's message if it fails. One request at a time; if the
+        exchange is interrupted, the process is killed (a later import starts
+        a new one) so that no reply can be read for the wrong request."""
+        with self._lock:
+            self._requests += 1
+            request = {**request, "id": self._requests}
+            start = self._stderr.seek(0, os.SEEK_END)
+            try:
+                reply = self._exchange(request, timeout)
+            except BaseException:
+                self.kill()
+                raise
+            if not reply["ok"]:
+                # MLIR prints the diagnostics of a failing pass to stderr.
+                self._stderr.seek(start)
+                printed = self._stderr.read().strip()
+                raise TorchImportError(
+                    "torch-mlir failed to import the model: "
+                    + reply["error"]
+                    + (f"\n{printed}" if printed else ""),
+                    reply.get("nodes"),
+                )
+            return reply
+
+    def _exchange(self, request: dict[str, Any], timeout: float | None) -> dict:
         try:
             self._process.stdin.write(json.dumps(request) + "\n")
             self._process.stdin.flush()
@@ -174,7 +199,6 @@ class _ImportServer:
             pass  # reported below, with the child's stderr
         ready, _, _ = select.select([self._process.stdout], [], [], timeout)
         if not ready:
-            self.close()
             raise TorchImportError(f"torch-mlir did not answer within {timeout} s")
         line = self._process.stdout.readline()
         if not line:
@@ -185,17 +209,17 @@ class _ImportServer:
                 + self._stderr.read().strip()
             )
         reply = json.loads(line)
-        if not reply["ok"]:
-            # MLIR prints the diagnostics of a failing pass to stderr.
-            self._stderr.seek(start)
-            printed = self._stderr.read().strip()
+        if reply.get("id") != request["id"]:
             raise TorchImportError(
-                "torch-mlir failed to import the model: "
-                + reply["error"]
-                + (f"\n{printed}" if printed else ""),
-                reply.get("nodes"),
+                f"the torch-mlir process answered request {reply.get('id')} "
+                f"instead of {request['id']}"
             )
         return reply
+
+    def kill(self) -> None:
+        if self.alive():
+            self._process.kill()
+            self._process.wait()
 
     def close(self) -> None:
         if self.alive():

@@ -67,7 +67,13 @@ def inputs(batch, dim, dtype=torch.float64, seed=1):
 
 
 SIGMA = torch.tensor([[1.0, 0.5], [0.0, -0.7], [0.3, 0.2]], dtype=torch.float64)
-LINEAR_TERMS = {(2, 0, 0): 1.5, (1, 1, 0): -0.5, (0, 1, 2): 0.25, (1, 0, 0): 2.0}
+LINEAR_TERMS = {
+    (2, 0, 0): 1.5,
+    (1, 1, 0): -0.5,
+    (0, 1, 2): 0.25,
+    (1, 0, 0): 2.0,
+    (0, 0, 0): 0.75,
+}
 TAYLOR_DIRECTIONS = torch.tensor([[1.0, 0.0, -1.0], [0.2, 0.4, 0.6]])
 
 
@@ -159,10 +165,10 @@ def test_laplacian_dims_and_batch_sizes_from_one_compile(dim):
         assert relative_error(lap(x), ref.laplacian(model, x)[:, 0]) <= TOL
 
 
-@pytest.mark.parametrize("dim", [1, 2, 5])
+@pytest.mark.parametrize("dim", [1, 2, 5, 50])
 def test_biharmonic_dims(dim):
-    model = mlp(dim, "sigmoid")
-    _check("biharmonic", model, inputs(3, dim), {})
+    model = mlp(dim, "sigmoid", hidden=6 if dim == 50 else 12)
+    _check("biharmonic", model, inputs(2, dim), {})
 
 
 @pytest.mark.parametrize("case", list(OPERATOR_CASES))
@@ -208,6 +214,28 @@ def test_float32(case):
     assert relative_error(got, want.reshape(got.shape)) <= 2e-5
 
 
+def test_float32_dynamic_batch():
+    model = mlp(3, "softplus", dtype=torch.float32)
+    model64 = mlp(3, "softplus")
+    lap = tm.compile(
+        model, op="laplacian", example_inputs=inputs(4, 3).float(), dynamic_batch=True
+    )
+    for batch in (1, 7):
+        x = inputs(batch, 3, seed=batch)
+        assert relative_error(lap(x.float()), ref.laplacian(model64, x)[:, 0]) <= 2e-5
+
+
+def test_batch_sizes_without_dynamic_batch_specialize():
+    """Without dynamic_batch, a new batch size compiles code for it (once)."""
+    model = mlp(3, "tanh")
+    lap = tm.compile(model, op="laplacian", example_inputs=inputs(4, 3))
+    for batch in (4, 9, 9, 1):
+        x = inputs(batch, 3, seed=batch)
+        assert relative_error(lap(x), ref.laplacian(model, x)[:, 0]) <= TOL
+    assert lap._artifacts.keys() == {4, 9, 1}
+    assert lap(inputs(0, 3)).shape == (0,)
+
+
 def test_float64_inputs_with_a_float32_model():
     """The dtype follows example_inputs; the model's float32 parameters are
     read (converted) at each call."""
@@ -219,6 +247,26 @@ def test_float64_inputs_with_a_float32_model():
     assert next(model32.parameters()).dtype == torch.float32
     want = ref.laplacian(model64, x)[:, 0]
     assert relative_error(lap(x), want) <= 1e-6  # float32 weights
+
+
+def test_model_without_a_variable():
+    x = inputs(4, 3)
+    lap = tm.compile(mlp(3, "sin"), op="laplacian", example_inputs=x)
+    assert relative_error(lap(x), ref.laplacian(mlp(3, "sin"), x)[:, 0]) <= TOL
+
+
+def test_function_of_a_module_reads_its_weights_at_each_call():
+    net = mlp(3, "tanh")
+
+    def f(x):
+        return net(x).squeeze(-1) * 2.0
+
+    x = inputs(4, 3)
+    lap = tm.compile(f, op="laplacian", example_inputs=x)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(1.5)
+    assert relative_error(lap(x), ref.laplacian(f, x)[:, 0]) <= TOL
 
 
 def test_plain_function():

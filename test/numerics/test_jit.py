@@ -108,7 +108,9 @@ def test_torch_tensors_in_and_out():
     b = torch.ones(4, dtype=torch.float64)
     (r,) = mod.add_into_first(a, b)
     assert isinstance(r, torch.Tensor) and r.dtype == torch.float64
-    assert torch.equal(r, a + 1) and torch.equal(a, torch.arange(4, dtype=torch.float64))
+    assert torch.equal(r, a + 1) and torch.equal(
+        a, torch.arange(4, dtype=torch.float64)
+    )
 
 
 def test_non_contiguous_inputs(rng):
@@ -121,9 +123,13 @@ def test_non_contiguous_inputs(rng):
 
 def test_bad_arguments_are_reported(rng):
     mod = JitModule(IN_PLACE)
-    with pytest.raises(ValueError, match=r"argument 1: expected dtype float64, got float32"):
+    with pytest.raises(
+        ValueError, match=r"argument 1: expected dtype float64, got float32"
+    ):
         mod.add_into_first(np.zeros(4), np.zeros(4, np.float32))
-    with pytest.raises(ValueError, match=r"argument 0: expected shape \(4\), got \(5,\)"):
+    with pytest.raises(
+        ValueError, match=r"argument 0: expected shape \(4\), got \(5,\)"
+    ):
         mod.add_into_first(np.zeros(5), np.zeros(4))
     with pytest.raises(ValueError, match="expects 2 arguments, got 1"):
         mod.add_into_first(np.zeros(4))
@@ -132,12 +138,10 @@ def test_bad_arguments_are_reported(rng):
 
 
 def test_dynamic_result_shape_is_reported():
-    mod = JitModule(
-        """
+    mod = JitModule("""
         func.func @id(%a: tensor<?xf64>) -> tensor<?xf64> {
           return %a : tensor<?xf64>
-        }"""
-    )
+        }""")
     with pytest.raises(ValueError, match="dynamic shape.*pass result_shapes"):
         mod.id(np.zeros(3))
     (out,) = mod.call("id", np.arange(3.0), result_shapes=[(3,)])
@@ -145,25 +149,24 @@ def test_dynamic_result_shape_is_reported():
 
 
 def test_outputs_are_written_in_place():
-    mod = JitModule(
-        """
+    mod = JitModule("""
         func.func @twice(%a: tensor<3xf64>) -> tensor<3xf64> {
           %e = tensor.empty() : tensor<3xf64>
           %r = linalg.add ins(%a, %a : tensor<3xf64>, tensor<3xf64>)
                           outs(%e : tensor<3xf64>) -> tensor<3xf64>
           return %r : tensor<3xf64>
-        }"""
-    )
+        }""")
     out = np.zeros(3)
     (got,) = mod.call("twice", np.arange(3.0), outputs=[out])
     assert got is out
     np.testing.assert_array_equal(out, [0.0, 2.0, 4.0])
+    with pytest.raises(ValueError, match="result 0: the output must be C-contiguous"):
+        mod.call("twice", np.arange(3.0), outputs=[np.zeros(6)[::2]])
 
 
 def test_failing_pipeline_raises_with_diagnostic():
     with pytest.raises(CompilationError, match="jet operand is produced by 'scf.if'"):
-        JitModule(
-            """
+        JitModule("""
             func.func @f(%x0: tensor<4xf64>, %x1: tensor<3x4xf64>, %c: tensor<i1>)
                 -> tensor<4xf64> {
               %p = tensor.extract %c[] : tensor<i1>
@@ -178,23 +181,25 @@ def test_failing_pipeline_raises_with_diagnostic():
               }
               %0 = taylor.coeff %j[0] : !taylor.jet<1, 3, tensor<4xf64>> -> tensor<4xf64>
               return %0 : tensor<4xf64>
-            }"""
-        )
+            }""")
 
 
 def test_jet_arguments_are_rejected():
-    with pytest.raises(TypeError, match="only ranked tensor types are supported, got !taylor.jet"):
-        JitModule(
-            """
+    with pytest.raises(
+        TypeError, match="only ranked tensor types are supported, got !taylor.jet"
+    ):
+        JitModule("""
             func.func @f(%j: !taylor.jet<1, 3, tensor<4xf64>>) -> tensor<4xf64> {
               %0 = taylor.coeff %j[0] : !taylor.jet<1, 3, tensor<4xf64>> -> tensor<4xf64>
               return %0 : tensor<4xf64>
-            }"""
-        )
+            }""")
 
 
 def test_unsupported_signature_is_reported():
-    with pytest.raises(TypeError, match=r"@f argument 0: only ranked tensor types are supported, got f64"):
+    with pytest.raises(
+        TypeError,
+        match=r"@f argument 0: only ranked tensor types are supported, got f64",
+    ):
         JitModule("func.func @f(%x: f64) { return }")
 
 
