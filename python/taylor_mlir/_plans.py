@@ -105,6 +105,25 @@ def _as_array(value: Any, what: str) -> np.ndarray:
     return array
 
 
+def _matrix(
+    options: Mapping[str, Any], name: str, op: str, dim: int, features_axis: int
+) -> np.ndarray:
+    """Option ``name``: a finite ``[D, R]`` (features_axis 0) or ``[R, D]``
+    (features_axis 1) matrix with R >= 1."""
+    matrix = _as_array(_option(options, name, op), name)
+    if (
+        matrix.ndim != 2
+        or matrix.shape[features_axis] != dim
+        or matrix.shape[1 - features_axis] < 1
+    ):
+        expected = f"({dim}, R)" if features_axis == 0 else f"(R, {dim})"
+        raise ValueError(
+            f"{name}: expected shape {expected}, R >= 1, for D = {dim} input "
+            f"features, got {tuple(matrix.shape)}"
+        )
+    return matrix
+
+
 def _positive_int(value: Any, what: str) -> int:
     try:
         if isinstance(value, bool):
@@ -152,13 +171,7 @@ def _plan(op: str, dim: int, options: Mapping[str, Any]) -> _Plan:
     if op == "biharmonic":
         return _sum_plan([operators.biharmonic(dim)])
     if op == "weighted_laplacian":
-        sigma = _as_array(_option(options, "sigma", op), "sigma")
-        if sigma.ndim != 2 or sigma.shape[0] != dim or sigma.shape[1] < 1:
-            raise ValueError(
-                f"sigma: expected shape ({dim}, R), R >= 1, for D = {dim} input "
-                "features, "
-                f"got {tuple(sigma.shape)}"
-            )
+        sigma = _matrix(options, "sigma", op, dim, features_axis=0)
         return _sum_plan([operators.weighted_laplacian(sigma)])
     if op in ("stochastic_laplacian", "stochastic_biharmonic"):
         samples = _positive_int(_option(options, "samples", op), "samples")
@@ -217,13 +230,7 @@ def _plan(op: str, dim: int, options: Mapping[str, Any]) -> _Plan:
         return _sum_plan(sums, value)
     # op == "taylor"
     order = _positive_int(_option(options, "order", op), "order")
-    directions = _as_array(_option(options, "directions", op), "directions")
-    if directions.ndim != 2 or directions.shape[1] != dim or directions.shape[0] < 1:
-        raise ValueError(
-            f"directions: expected shape (R, {dim}), R >= 1, for D = {dim} input "
-            "features, "
-            f"got {tuple(directions.shape)}"
-        )
+    directions = _matrix(options, "directions", op, dim, features_axis=1)
     term = _Term(
         f"taylor_order{order}",
         order,
