@@ -55,6 +55,7 @@ pytest:
 # Standard vs collapsed Taylor mode on the paper MLP (benchmarks/README.md);
 # pass options with BENCH_ARGS, e.g. `make bench BENCH_ARGS="--batch 2 --repeats 3"`.
 bench: install
+	$(BIN)/python benchmarks/gemm_throughput.py
 	$(BIN)/python benchmarks/collapse_mlp.py $(BENCH_ARGS)
 
 # Regenerates the dialect and pass documentation from ODS into docs/generated.
