@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import glob
 import json
-import os
 import sys
 import timeit
 from pathlib import Path
 
 import numpy as np
 import torch
+from taylor_mlir import blas as taylor_blas
 from taylor_mlir import ir, passmanager
 from taylor_mlir.execution_engine import ExecutionEngine
 from taylor_mlir.jit import JitModule
@@ -42,15 +41,6 @@ HERE = Path(__file__).resolve().parent
 #: paper MLP's 768x768 and 768x512 layers.
 SHAPES = [(1600, 768, 768), (6400, 768, 768), (1600, 768, 512)]
 TYPES = {"f64": (np.float64, "d"), "f32": (np.float32, "s")}
-
-
-def openblas() -> ctypes.CDLL:
-    """numpy's bundled OpenBLAS (scipy-openblas, ILP64 symbols)."""
-    libs = os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs")
-    paths = glob.glob(os.path.join(libs, "libscipy_openblas64_*.so"))
-    if not paths:
-        raise FileNotFoundError(f"no libscipy_openblas64_*.so in {libs}")
-    return ctypes.CDLL(paths[0])
 
 
 def ours(m: int, k: int, n: int, t: str) -> JitModule:
@@ -124,9 +114,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out-dir", default=str(HERE / "results"))
     args = parser.parse_args(argv)
 
-    blas = openblas()
-    set_threads = blas.scipy_openblas_set_num_threads64_
-    set_threads.argtypes = [ctypes.c_int]
+    blas = taylor_blas.library()
     shapes = [(256, 128, 128)] if args.quick else SHAPES
     rng = np.random.default_rng(0)
     rows = []
@@ -142,7 +130,7 @@ def main(argv=None) -> int:
             row["ours"] = gflops / best(lambda: mod.mm(a, b), args.repeats)
             call = jit_blas(m, k, n, t, blas, letter)
             for threads in (1, 2):
-                set_threads(threads)
+                taylor_blas.set_num_threads(threads)
                 row[f"jit-blas {threads}t"] = gflops / best(
                     lambda: call(a, b, c), args.repeats
                 )
@@ -165,7 +153,7 @@ def main(argv=None) -> int:
             f"| {r['type']} | {r['m']}x{r['k']}x{r['n']} | {values} | "
             f"{r['ours'] / r['torch 1t']:.2f} |"
         )
-    table = "GFLOP/s, best of {} calls\n\n".format(args.repeats) + "\n".join(lines)
+    table = f"GFLOP/s, best of {args.repeats} calls\n\n" + "\n".join(lines)
     print(table)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,9 @@ void taylor::buildTaylorToLLVMPipeline(
   pm.addNestedPass<func::FuncOp>(createTaylorFuseSubByteTensors());
   // Zero fills merged by CSE would be copied once per extra destination.
   pm.addNestedPass<func::FuncOp>(createTaylorUnshareFills());
-  // Contractions: rows blocked so that the weights are reused from cache.
+  // Contractions that are matrix products become BLAS calls (below) ...
+  pm.addNestedPass<func::FuncOp>(createTaylorContractionsToGemm());
+  // ... the others: rows blocked so that the weights are reused from cache.
   pm.addNestedPass<func::FuncOp>(createTaylorTileContractions());
   pm.addPass(createCanonicalizerPass());
 
@@ -71,6 +73,9 @@ void taylor::buildTaylorToLLVMPipeline(
   pm.addPass(createCanonicalizerPass());
   // ... as soon as it is dead, not at the end of the function.
   pm.addNestedPass<func::FuncOp>(createTaylorEarlyDealloc());
+  // Matrix products call BLAS (after deallocation is placed: the pointers
+  // passed are used at the position of the product they replace).
+  pm.addPass(createTaylorGemmToBlas());
 
   // Structured ops to loops, loops to branches.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

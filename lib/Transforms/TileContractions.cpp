@@ -81,7 +81,10 @@ struct TaylorTileContractionsPass
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> candidates;
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (op.hasPureTensorSemantics() && matchContraction(op))
+      // Matrix products that will call BLAS (taylor-contractions-to-gemm)
+      // stay as they are.
+      if (op.hasPureTensorSemantics() && !op->hasAttr("taylor.gemm") &&
+          matchContraction(op))
         candidates.push_back(op);
     });
     IRRewriter rewriter(&getContext());

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ir
+from . import blas, ir
 from .errors import run_pipeline
 from .execution_engine import ExecutionEngine
 from .runtime import get_ranked_memref_descriptor
@@ -236,6 +236,9 @@ class JitModule:
                 opt_level=opt_level,
                 shared_libs=[runtime_library("mlir_c_runner_utils")],
             )
+            # Matrix products call BLAS (taylor-gemm-to-blas).
+            for name, address in blas.symbol_addresses().items():
+                self.engine.raw_register_runtime(name, address)
         self.allocations: AllocationTracker | None = None
         if track_allocations:
             self.allocations = AllocationTracker()

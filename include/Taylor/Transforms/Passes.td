@@ -152,6 +152,55 @@ def TaylorEarlyDealloc : Pass<"taylor-early-dealloc", "func::FuncOp"> {
   ];
 }
 
+def TaylorContractionsToGemm
+    : Pass<"taylor-contractions-to-gemm", "func::FuncOp"> {
+  let summary = "Bring contractions to 2-D matrix-product form";
+  let description = [{
+    A `linalg.generic` (or `linalg.matmul`) on tensors whose body is
+    `out + a * b`, with loops that split into rows M (read by `a` and `out`),
+    columns N (`b` and `out`) and reductions K (`a` and `b`), each group
+    contiguous and in one order in every operand, is one matrix product of
+    its operands collapsed to 2-D. It becomes `tensor.collapse_shape`s, a
+    three-loop generic `out[m, n] += a[m, k] * b[k, n]` (`a` as `[k, m]` or
+    `b` as `[n, k]` when their groups are swapped) marked with the unit
+    attribute `taylor.gemm`, and a `tensor.expand_shape`. Inputs the body
+    does not read (the placeholder operands of the Taylor rules) are dropped.
+    `taylor-gemm-to-blas` turns the marked generics into BLAS calls after
+    bufferization; `taylor-tile-contractions` leaves them alone.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let statistics = [
+    Statistic<"numGemms", "num-gemms", "Number of contractions rewritten">,
+  ];
+}
+
+def TaylorGemmToBlas : Pass<"taylor-gemm-to-blas", "ModuleOp"> {
+  let summary = "Call BLAS for the matrix products marked taylor.gemm";
+  let description = [{
+    After bufferization, a `taylor.gemm` generic on 2-D memrefs whose
+    operands have unit inner strides becomes a call of
+    `taylor_cblas_dgemm` (f64) or `taylor_cblas_sgemm` (f32), declared as
+    private functions with the CBLAS signature (row-major layout, transpose
+    flags, ILP64 sizes and leading dimensions, alpha = beta = 1: the product
+    accumulates into `c`, like the generic). Pointers are the memrefs'
+    aligned pointers plus offsets. The JIT (`taylor_mlir.jit`) resolves the
+    symbols to the OpenBLAS that numpy ships. A marked generic with another
+    layout stays as loops (a remark says so).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+  let statistics = [
+    Statistic<"numCalls", "num-calls", "Number of BLAS calls generated">,
+  ];
+}
+
 def TaylorFoldUnitDirections
     : Pass<"taylor-fold-unit-directions", "func::FuncOp"> {
   let summary = "Fold contractions with unit directions into slices";

@@ -1,0 +1,216 @@
+//===- ContractionsToGemm.cpp - Contractions as 2-D matrix products -------===//
+//
+// Implements `taylor-contractions-to-gemm`. The coefficient contractions of
+// the Taylor rules loop over directions, data and features, e.g.
+// `f[r, b, h] += x[r, b, d] * w[d, h]`, and carry unused placeholder inputs.
+// When the loops split into row loops M (in `a` and `out`), column loops N
+// (in `b` and `out`) and reduction loops K (in `a` and `b`), each group
+// contiguous and in the same order in every operand, the contraction is one
+// matrix product of the operands collapsed to 2-D: this pass rewrites it into
+// a canonical three-loop generic `out[m, n] += a[m, k] * b[k, n]` (operands
+// possibly transposed) marked `taylor.gemm`, between `tensor.collapse_shape`
+// and `tensor.expand_shape` — the form `taylor-gemm-to-blas` turns into a
+// BLAS call after bufferization.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Taylor/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir {
+namespace taylor {
+#define GEN_PASS_DEF_TAYLORCONTRACTIONSTOGEMM
+#include "Taylor/Transforms/Passes.h.inc"
+} // namespace taylor
+} // namespace mlir
+
+using namespace mlir;
+
+namespace {
+
+/// The positions of the loops an indexing map reads, in result order (the
+/// map must be a projected permutation).
+SmallVector<unsigned> loopsOf(AffineMap map) {
+  SmallVector<unsigned> loops;
+  for (AffineExpr e : map.getResults())
+    loops.push_back(cast<AffineDimExpr>(e).getPosition());
+  return loops;
+}
+
+/// Whether `loops` is `first` followed by `second`.
+bool isConcatenation(ArrayRef<unsigned> loops, ArrayRef<unsigned> first,
+                     ArrayRef<unsigned> second) {
+  return loops.size() == first.size() + second.size() &&
+         loops.take_front(first.size()) == first &&
+         loops.drop_front(first.size()) == second;
+}
+
+/// A 2-D view of `value` (rank >= 2) whose dims [0, split) and [split, rank)
+/// become one each; `value` itself if it is 2-D already.
+Value collapseTo2D(OpBuilder &b, Location loc, Value value, unsigned split) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getRank() == 2)
+    return value;
+  ReassociationIndices first, second;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    (static_cast<unsigned>(i) < split ? first : second).push_back(i);
+  return tensor::CollapseShapeOp::create(
+      b, loc, value, SmallVector<ReassociationIndices>{first, second});
+}
+
+struct ContractionToGemm : public OpRewritePattern<linalg::GenericOp> {
+  ContractionToGemm(MLIRContext *ctx, unsigned &counter)
+      : OpRewritePattern<linalg::GenericOp>(ctx), counter(counter) {}
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op->hasAttr("taylor.gemm"))
+      return rewriter.notifyMatchFailure(op, "already a GEMM");
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1)
+      return rewriter.notifyMatchFailure(op, "not a one-output tensor generic");
+    Type element = getElementTypeOrSelf(op.getResult(0).getType());
+    if (!element.isF32() && !element.isF64())
+      return rewriter.notifyMatchFailure(op, "not f32 or f64");
+    Block *body = op.getBody();
+    if (!body->getOps<linalg::IndexOp>().empty())
+      return rewriter.notifyMatchFailure(op, "the body reads loop indices");
+    // The body: out + x * y, x and y block arguments of two inputs.
+    auto yield = cast<linalg::YieldOp>(body->getTerminator());
+    auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+    BlockArgument out = body->getArgument(op.getNumDpsInputs());
+    if (!add || (add.getLhs() != out && add.getRhs() != out))
+      return rewriter.notifyMatchFailure(op, "body is not out + a * b");
+    auto mul = (add.getLhs() == out ? add.getRhs() : add.getLhs())
+                   .getDefiningOp<arith::MulFOp>();
+    if (!mul || mul->getBlock() != body || body->getOperations().size() != 3)
+      return rewriter.notifyMatchFailure(op, "body is not out + a * b");
+    auto lhs = dyn_cast<BlockArgument>(mul.getLhs());
+    auto rhs = dyn_cast<BlockArgument>(mul.getRhs());
+    if (!lhs || !rhs || lhs == rhs || lhs.getOwner() != body ||
+        rhs.getOwner() != body || lhs.getArgNumber() >= op.getNumDpsInputs() ||
+        rhs.getArgNumber() >= op.getNumDpsInputs())
+      return rewriter.notifyMatchFailure(op, "the factors are not two inputs");
+
+    OpOperand *a = op.getDpsInputOperand(lhs.getArgNumber());
+    OpOperand *b = op.getDpsInputOperand(rhs.getArgNumber());
+    OpOperand *c = op.getDpsInitOperand(0);
+    AffineMap mapA = op.getMatchingIndexingMap(a);
+    AffineMap mapB = op.getMatchingIndexingMap(b);
+    AffineMap mapC = op.getMatchingIndexingMap(c);
+    if (!mapA.isProjectedPermutation() || !mapB.isProjectedPermutation() ||
+        !mapC.isProjectedPermutation())
+      return rewriter.notifyMatchFailure(op, "maps are not permutations");
+
+    // Classify the loops: M (a, out), N (b, out), K (a, b; reduction).
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    SmallVector<unsigned> loopsA = loopsOf(mapA), loopsB = loopsOf(mapB),
+                          loopsC = loopsOf(mapC);
+    SmallVector<unsigned> rowsA, colsB, reductionsA, reductionsB;
+    for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d) {
+      bool inA = mapA.isFunctionOfDim(d), inB = mapB.isFunctionOfDim(d),
+           inC = mapC.isFunctionOfDim(d);
+      bool isM = inA && inC && !inB, isN = inB && inC && !inA,
+           isK = inA && inB && !inC &&
+                 iterators[d] == utils::IteratorType::reduction;
+      if (!isM && !isN && !isK)
+        return rewriter.notifyMatchFailure(
+            op, "a loop is neither a row, a column nor a reduction");
+    }
+    auto inC = [&](unsigned d) { return mapC.isFunctionOfDim(d); };
+    for (unsigned d : loopsA)
+      (inC(d) ? rowsA : reductionsA).push_back(d);
+    for (unsigned d : loopsB)
+      (inC(d) ? colsB : reductionsB).push_back(d);
+    if (rowsA.empty() || colsB.empty() || reductionsA.empty() ||
+        reductionsA != reductionsB || !isConcatenation(loopsC, rowsA, colsB))
+      return rewriter.notifyMatchFailure(
+          op, "the operands do not hold M, N and K as contiguous groups in "
+              "one order");
+    bool transA = !isConcatenation(loopsA, rowsA, reductionsA);
+    bool transB = !isConcatenation(loopsB, reductionsB, colsB);
+    if ((transA && !isConcatenation(loopsA, reductionsA, rowsA)) ||
+        (transB && !isConcatenation(loopsB, colsB, reductionsB)))
+      return rewriter.notifyMatchFailure(op, "groups are interleaved");
+
+    Location loc = op.getLoc();
+    Value a2 = collapseTo2D(rewriter, loc, a->get(),
+                            transA ? reductionsA.size() : rowsA.size());
+    Value b2 = collapseTo2D(rewriter, loc, b->get(),
+                            transB ? colsB.size() : reductionsB.size());
+    Value c2 = collapseTo2D(rewriter, loc, c->get(), rowsA.size());
+    MLIRContext *ctx = op.getContext();
+    AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+               k = getAffineDimExpr(2, ctx);
+    auto map = [&](AffineExpr x, AffineExpr y) {
+      return AffineMap::get(3, 0, {x, y}, ctx);
+    };
+    SmallVector<AffineMap> maps = {transA ? map(k, m) : map(m, k),
+                                   transB ? map(n, k) : map(k, n), map(m, n)};
+    SmallVector<utils::IteratorType> gemmIterators = {
+        utils::IteratorType::parallel, utils::IteratorType::parallel,
+        utils::IteratorType::reduction};
+    bool outFirst = add.getLhs() == out;
+    auto gemm = linalg::GenericOp::create(
+        rewriter, loc, c2.getType(), ValueRange{a2, b2}, ValueRange{c2}, maps,
+        gemmIterators, [&](OpBuilder &bb, Location l, ValueRange args) {
+          Value product = arith::MulFOp::create(bb, l, args[0], args[1]);
+          Value sum = outFirst ? arith::AddFOp::create(bb, l, args[2], product)
+                               : arith::AddFOp::create(bb, l, product, args[2]);
+          linalg::YieldOp::create(bb, l, sum);
+        });
+    gemm->setAttr("taylor.gemm", rewriter.getUnitAttr());
+    Value result = gemm.getResult(0);
+    if (result.getType() != op.getResult(0).getType()) {
+      auto type = cast<RankedTensorType>(op.getResult(0).getType());
+      ReassociationIndices first, second;
+      for (int64_t i = 0; i < type.getRank(); ++i)
+        (static_cast<size_t>(i) < rowsA.size() ? first : second).push_back(i);
+      result = tensor::ExpandShapeOp::create(
+          rewriter, loc, type, result,
+          SmallVector<ReassociationIndices>{first, second},
+          tensor::getMixedSizes(rewriter, loc, c->get()));
+    }
+    rewriter.replaceOp(op, result);
+    ++counter;
+    return success();
+  }
+
+  unsigned &counter;
+};
+
+struct TaylorContractionsToGemmPass
+    : public taylor::impl::TaylorContractionsToGemmBase<
+          TaylorContractionsToGemmPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    // Named matrix products (torch-mlir's linalg.matmul) as generics first.
+    SmallVector<linalg::MatmulOp> named;
+    getOperation().walk([&](linalg::MatmulOp op) {
+      if (op.hasPureTensorSemantics())
+        named.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::MatmulOp op : named) {
+      rewriter.setInsertionPoint(op);
+      (void)linalg::generalizeNamedOp(rewriter, op);
+    }
+    unsigned rewritten = 0;
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ContractionToGemm>(&getContext(), rewritten);
+    GreedyRewriteConfig config;
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+      return signalPassFailure();
+    numGemms += rewritten;
+  }
+};
+
+} // namespace

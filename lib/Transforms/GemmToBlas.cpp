@@ -1,0 +1,153 @@
+//===- GemmToBlas.cpp - Matrix products as BLAS calls ---------------------===//
+//
+// Implements `taylor-gemm-to-blas`. After bufferization, every generic that
+// `taylor-contractions-to-gemm` marked `taylor.gemm` (`c[m, n] += a * b` on
+// 2-D memrefs, `a` and `b` possibly transposed) whose operands have unit
+// inner strides becomes a call of `taylor_cblas_dgemm` / `taylor_cblas_sgemm`
+// with the CBLAS signature (row-major, ILP64 integers, beta = 1). The JIT
+// resolves these symbols to an optimized BLAS (taylor_mlir.blas).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Taylor/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir {
+namespace taylor {
+#define GEN_PASS_DEF_TAYLORGEMMTOBLAS
+#include "Taylor/Transforms/Passes.h.inc"
+} // namespace taylor
+} // namespace mlir
+
+using namespace mlir;
+
+namespace {
+
+/// CBLAS enum values.
+constexpr int32_t kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+
+/// Whether the innermost stride of `type` is statically 1.
+bool hasUnitInnerStride(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return false;
+  return type.getRank() == 2 && strides.back() == 1;
+}
+
+/// The address of the first element of `memref` as `!llvm.ptr`, and its
+/// leading dimension (row stride) as i64.
+std::pair<Value, Value> pointerAndLeadingDim(OpBuilder &b, Location loc,
+                                             Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  Value aligned =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value bytes =
+      arith::ConstantIndexOp::create(b, loc, type.getElementTypeBitWidth() / 8);
+  Value offset = arith::MulIOp::create(b, loc, metadata.getOffset(), bytes);
+  Value address = arith::AddIOp::create(b, loc, aligned, offset);
+  Type i64 = b.getI64Type();
+  Value integer = arith::IndexCastOp::create(b, loc, i64, address);
+  Value pointer = LLVM::IntToPtrOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext()), integer);
+  Value leading =
+      arith::IndexCastOp::create(b, loc, i64, metadata.getStrides()[0]);
+  return {pointer, leading};
+}
+
+struct TaylorGemmToBlasPass
+    : public taylor::impl::TaylorGemmToBlasBase<TaylorGemmToBlasPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::GenericOp> gemms;
+    module.walk([&](linalg::GenericOp op) {
+      if (op->hasAttr("taylor.gemm") && op.hasPureBufferSemantics())
+        gemms.push_back(op);
+    });
+    for (linalg::GenericOp op : gemms) {
+      if (failed(rewrite(op)))
+        op->emitRemark() << "taylor-gemm-to-blas: left as loops (operands "
+                            "without unit inner strides)";
+      else
+        ++numCalls;
+    }
+  }
+
+  LogicalResult rewrite(linalg::GenericOp op) {
+    Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
+          c = op.getDpsInits()[0];
+    for (Value v : {a, b, c})
+      if (!hasUnitInnerStride(cast<MemRefType>(v.getType())))
+        return failure();
+    Type element = cast<MemRefType>(c.getType()).getElementType();
+    MLIRContext *ctx = op.getContext();
+    AffineExpr k = getAffineDimExpr(2, ctx);
+    bool transA = op.getIndexingMapsArray()[0].getResult(0) == k;
+    bool transB = op.getIndexingMapsArray()[1].getResult(1) == k;
+
+    OpBuilder builder(op);
+    Location loc = op.getLoc();
+    func::FuncOp callee = declare(element);
+    Type i32 = builder.getI32Type(), i64 = builder.getI64Type();
+    auto constant32 = [&](int32_t v) -> Value {
+      return arith::ConstantOp::create(builder, loc,
+                                       builder.getIntegerAttr(i32, v));
+    };
+    auto dim = [&](Value v, int64_t i) -> Value {
+      return arith::IndexCastOp::create(
+          builder, loc, i64, memref::DimOp::create(builder, loc, v, i));
+    };
+    auto [pa, lda] = pointerAndLeadingDim(builder, loc, a);
+    auto [pb, ldb] = pointerAndLeadingDim(builder, loc, b);
+    auto [pc, ldc] = pointerAndLeadingDim(builder, loc, c);
+    Value one = arith::ConstantOp::create(builder, loc,
+                                          builder.getFloatAttr(element, 1.0));
+    SmallVector<Value> args = {constant32(kRowMajor),
+                               constant32(transA ? kTrans : kNoTrans),
+                               constant32(transB ? kTrans : kNoTrans),
+                               dim(c, 0),
+                               dim(c, 1),
+                               dim(a, transA ? 0 : 1),
+                               one,
+                               pa,
+                               lda,
+                               pb,
+                               ldb,
+                               one,
+                               pc,
+                               ldc};
+    func::CallOp::create(builder, loc, callee, args);
+    op.erase();
+    return success();
+  }
+
+  /// `func.func private @taylor_cblas_?gemm(...)`, declared once.
+  func::FuncOp declare(Type element) {
+    ModuleOp module = getOperation();
+    StringRef name =
+        element.isF64() ? "taylor_cblas_dgemm" : "taylor_cblas_sgemm";
+    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+      return existing;
+    OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
+    MLIRContext *ctx = module.getContext();
+    Type i32 = builder.getI32Type(), i64 = builder.getI64Type();
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    auto type = builder.getFunctionType({i32, i32, i32, i64, i64, i64, element,
+                                         ptr, i64, ptr, i64, element, ptr, i64},
+                                        {});
+    auto func = func::FuncOp::create(builder, module.getLoc(), name, type);
+    func.setPrivate();
+    return func;
+  }
+};
+
+} // namespace

@@ -1,0 +1,85 @@
+// RUN: taylor-opt %s --taylor-contractions-to-gemm | FileCheck %s
+
+#x1 = affine_map<(r, b, h, d) -> (r, b, d)>
+#x0 = affine_map<(r, b, h, d) -> (b, d)>
+#w = affine_map<(r, b, h, d) -> (d, h)>
+#wt = affine_map<(r, b, h, d) -> (h, d)>
+#out = affine_map<(r, b, h, d) -> (r, b, h)>
+
+// CHECK-DAG: #[[MK:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[KN:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-DAG: #[[NK:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[MN:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// A coefficient contraction of a Taylor rule (directions r, data b, an
+// unused placeholder input): one [r·b, d] x [d, h] product.
+// CHECK-LABEL: func.func @coefficients(
+// CHECK-SAME:    %[[X0:.*]]: tensor<8x5xf64>, %[[X1:.*]]: tensor<3x8x5xf64>, %[[W:.*]]: tensor<5x16xf64>)
+// CHECK:         %[[F:.*]] = linalg.fill
+// CHECK:         %[[A:.*]] = tensor.collapse_shape %[[X1]] {{\[}}[0, 1], [2]] : tensor<3x8x5xf64> into tensor<24x5xf64>
+// CHECK:         %[[C:.*]] = tensor.collapse_shape %[[F]] {{\[}}[0, 1], [2]] : tensor<3x8x16xf64> into tensor<24x16xf64>
+// CHECK:         %[[G:.*]] = linalg.generic {indexing_maps = [#[[MK]], #[[KN]], #[[MN]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:      ins(%[[A]], %[[W]] : tensor<24x5xf64>, tensor<5x16xf64>) outs(%[[C]] : tensor<24x16xf64>) attrs = {taylor.gemm}
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK:         %[[R:.*]] = tensor.expand_shape %[[G]] {{\[}}[0, 1], [2]] output_shape [3, 8, 16]
+// CHECK:         return %[[R]]
+func.func @coefficients(%x0: tensor<8x5xf64>, %x1: tensor<3x8x5xf64>, %w: tensor<5x16xf64>) -> tensor<3x8x16xf64> {
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<3x8x16xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<3x8x16xf64>) -> tensor<3x8x16xf64>
+  %y = linalg.generic {indexing_maps = [#x0, #x1, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x0, %x1, %w : tensor<8x5xf64>, tensor<3x8x5xf64>, tensor<5x16xf64>) outs(%f : tensor<3x8x16xf64>) {
+  ^bb0(%p: f64, %a: f64, %b: f64, %o: f64):
+    %m = arith.mulf %a, %b : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  } -> tensor<3x8x16xf64>
+  return %y : tensor<3x8x16xf64>
+}
+
+// A transposed weight ([h, d]) and a dynamic batch.
+// CHECK-LABEL: func.func @transposed(
+// CHECK:         linalg.generic {indexing_maps = [#[[MK]], #[[NK]], #[[MN]]]
+// CHECK-SAME:      tensor<?x5xf32>, tensor<16x5xf32>) outs(%{{.*}} : tensor<?x16xf32>) attrs = {taylor.gemm}
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [3, %{{.*}}, 16]
+func.func @transposed(%x1: tensor<3x?x5xf32>, %w: tensor<16x5xf32>, %init: tensor<3x?x16xf32>) -> tensor<3x?x16xf32> {
+  %y = linalg.generic {indexing_maps = [#x1, #wt, #out], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x1, %w : tensor<3x?x5xf32>, tensor<16x5xf32>) outs(%init : tensor<3x?x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %m, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<3x?x16xf32>
+  return %y : tensor<3x?x16xf32>
+}
+
+// torch-mlir's linalg.matmul.
+// CHECK-LABEL: func.func @forward(
+// CHECK:         linalg.generic {indexing_maps = [#[[MK]], #[[KN]], #[[MN]]]
+// CHECK-SAME:      attrs = {taylor.gemm}
+// CHECK-NOT:     tensor.collapse_shape
+func.func @forward(%x: tensor<8x5xf64>, %w: tensor<5x16xf64>, %init: tensor<8x16xf64>) -> tensor<8x16xf64> {
+  %y = linalg.matmul ins(%x, %w : tensor<8x5xf64>, tensor<5x16xf64>) outs(%init : tensor<8x16xf64>) -> tensor<8x16xf64>
+  return %y : tensor<8x16xf64>
+}
+
+// Not a matrix product: a loop (b) read by every operand (a batch loop).
+// CHECK-LABEL: func.func @batched(
+// CHECK-NOT:     taylor.gemm
+func.func @batched(%a: tensor<4x3x5xf64>, %b: tensor<4x5x6xf64>, %c: tensor<4x3x6xf64>) -> tensor<4x3x6xf64> {
+  %y = linalg.batch_matmul ins(%a, %b : tensor<4x3x5xf64>, tensor<4x5x6xf64>) outs(%c : tensor<4x3x6xf64>) -> tensor<4x3x6xf64>
+  return %y : tensor<4x3x6xf64>
+}
+
+// Not a matrix product: the body is not out + a * b.
+// CHECK-LABEL: func.func @not_multiply_add(
+// CHECK-NOT:     taylor.gemm
+func.func @not_multiply_add(%a: tensor<3x5xf64>, %b: tensor<5x6xf64>, %c: tensor<3x6xf64>) -> tensor<3x6xf64> {
+  %y = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : tensor<3x5xf64>, tensor<5x6xf64>) outs(%c : tensor<3x6xf64>) {
+  ^bb0(%x: f64, %y: f64, %o: f64):
+    %m = arith.mulf %x, %y : f64
+    %e = math.exp %m : f64
+    %s = arith.addf %o, %e : f64
+    linalg.yield %s : f64
+  } -> tensor<3x6xf64>
+  return %y : tensor<3x6xf64>
+}

@@ -1,0 +1,57 @@
+// RUN: taylor-opt %s --taylor-gemm-to-blas --mlir-pass-statistics -o - 2>/dev/null | FileCheck %s
+// RUN: taylor-opt %s --taylor-gemm-to-blas --verify-diagnostics -o /dev/null
+
+// CHECK-LABEL: func.func private @taylor_cblas_sgemm(i32, i32, i32, i64, i64, i64, f32, !llvm.ptr, i64, !llvm.ptr, i64, f32, !llvm.ptr, i64)
+// CHECK-LABEL: func.func private @taylor_cblas_dgemm(i32, i32, i32, i64, i64, i64, f64, !llvm.ptr, i64, !llvm.ptr, i64, f64, !llvm.ptr, i64)
+
+// CHECK-LABEL: func.func @plain(
+// CHECK-SAME:    %[[A:.*]]: memref<24x5xf64>, %[[B:.*]]: memref<5x16xf64>, %[[C:.*]]: memref<24x16xf64>)
+// CHECK:         memref.extract_aligned_pointer_as_index %[[A]]
+// CHECK:         %[[PA:.*]] = llvm.inttoptr
+// CHECK:         %[[PB:.*]] = llvm.inttoptr
+// CHECK:         %[[PC:.*]] = llvm.inttoptr
+// CHECK-DAG:     %[[ROW:.*]] = arith.constant 101 : i32
+// CHECK-DAG:     %[[NT1:.*]] = arith.constant 111 : i32
+// CHECK-DAG:     %[[NT2:.*]] = arith.constant 111 : i32
+// CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f64
+// CHECK:         call @taylor_cblas_dgemm(%[[ROW]], %[[NT1]], %[[NT2]], %{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %[[PA]], %{{.*}}, %[[PB]], %{{.*}}, %[[ONE]], %[[PC]], %{{.*}})
+// CHECK-NOT:     linalg.generic
+func.func @plain(%a: memref<24x5xf64>, %b: memref<5x16xf64>, %c: memref<24x16xf64>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<24x5xf64>, memref<5x16xf64>) outs(%c : memref<24x16xf64>) attrs = {taylor.gemm} {
+  ^bb0(%x: f64, %y: f64, %o: f64):
+    %m = arith.mulf %x, %y : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  }
+  return
+}
+
+// b as [n, k]: the transpose flag of b (112).
+// CHECK-LABEL: func.func @transposed_b(
+// CHECK:         llvm.inttoptr
+// CHECK-DAG:     %[[N:.*]] = arith.constant 111 : i32
+// CHECK-DAG:     %[[T:.*]] = arith.constant 112 : i32
+// CHECK:         call @taylor_cblas_sgemm(%{{.*}}, %[[N]], %[[T]],
+func.func @transposed_b(%a: memref<?x5xf32>, %b: memref<16x5xf32>, %c: memref<?x16xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<?x5xf32>, memref<16x5xf32>) outs(%c : memref<?x16xf32>) attrs = {taylor.gemm} {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %m, %o : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A column slice (inner stride 2) cannot be passed to BLAS: left as loops.
+// CHECK-LABEL: func.func @strided(
+// CHECK:         linalg.generic
+func.func @strided(%a: memref<4x5xf64, strided<[10, 2]>>, %b: memref<5x6xf64>, %c: memref<4x6xf64>) {
+  // expected-remark @+1 {{taylor-gemm-to-blas: left as loops (operands without unit inner strides)}}
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<4x5xf64, strided<[10, 2]>>, memref<5x6xf64>) outs(%c : memref<4x6xf64>) attrs = {taylor.gemm} {
+  ^bb0(%x: f64, %y: f64, %o: f64):
+    %m = arith.mulf %x, %y : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  }
+  return
+}
