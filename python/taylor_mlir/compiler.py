@@ -286,7 +286,7 @@ def compile(
       collapsed: collapsed Taylor mode (False: standard Taylor mode).
       dynamic_batch: one compiled artifact for every batch size. Without it
         (default), the code is specialized to each batch size, compiled on
-        the first call with that size (~25% faster code on the paper MLP).
+        the first call with that size.
 
     Returns a `CompiledOperator`: ``op(x)`` is ``[B]`` for scalar models,
     ``[B, m]`` for m outputs; for ``"taylor"``, ``[K+1, R, B(, m)]``.

@@ -237,8 +237,14 @@ class JitModule:
                 shared_libs=[runtime_library("mlir_c_runner_utils")],
             )
             # Matrix products call BLAS (taylor-gemm-to-blas).
-            for name, address in blas.symbol_addresses().items():
-                self.engine.raw_register_runtime(name, address)
+            declared = {
+                ir.StringAttr(op.attributes["sym_name"]).value
+                for op in module.body.operations
+                if "sym_name" in op.attributes
+            }
+            if declared & set(blas.SYMBOLS):
+                for name, address in blas.symbol_addresses().items():
+                    self.engine.raw_register_runtime(name, address)
         self.allocations: AllocationTracker | None = None
         if track_allocations:
             self.allocations = AllocationTracker()

@@ -211,3 +211,56 @@ def test_module_argument_is_not_modified(rng):
         assert str(module) == before
     (r,) = mod.add_into_first(np.ones(4), np.ones(4))
     np.testing.assert_array_equal(r, np.full(4, 2.0))
+
+
+def test_matrix_products_call_blas_with_any_thread_count():
+    """taylor-to-llvm turns a matmul into a BLAS call (taylor-gemm-to-blas);
+    results agree with numpy for 1 and 2 threads, float64 and float32, and
+    with transposed and dynamically shaped operands."""
+    from taylor_mlir import blas
+
+    mod = JitModule(
+        """
+        func.func @mm(%a: tensor<?x40xf64>, %b: tensor<30x40xf64>) -> tensor<?x30xf64> {
+          %z = arith.constant 0.0 : f64
+          %c0 = arith.constant 0 : index
+          %m = tensor.dim %a, %c0 : tensor<?x40xf64>
+          %e = tensor.empty(%m) : tensor<?x30xf64>
+          %f = linalg.fill ins(%z : f64) outs(%e : tensor<?x30xf64>) -> tensor<?x30xf64>
+          %r = linalg.matmul
+                 indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                  affine_map<(m, n, k) -> (n, k)>,
+                                  affine_map<(m, n, k) -> (m, n)>]
+                 ins(%a, %b : tensor<?x40xf64>, tensor<30x40xf64>)
+                 outs(%f : tensor<?x30xf64>) -> tensor<?x30xf64>
+          return %r : tensor<?x30xf64>
+        }
+        func.func @mm32(%a: tensor<7x5xf32>, %b: tensor<5x3xf32>) -> tensor<7x3xf32> {
+          %z = arith.constant 0.0 : f32
+          %e = tensor.empty() : tensor<7x3xf32>
+          %f = linalg.fill ins(%z : f32) outs(%e : tensor<7x3xf32>) -> tensor<7x3xf32>
+          %r = linalg.matmul ins(%a, %b : tensor<7x5xf32>, tensor<5x3xf32>)
+                             outs(%f : tensor<7x3xf32>) -> tensor<7x3xf32>
+          return %r : tensor<7x3xf32>
+        }"""
+    )
+    assert "taylor_cblas_dgemm" in str(mod.module)
+    assert "taylor_cblas_sgemm" in str(mod.module)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((50, 40)), rng.standard_normal((30, 40))
+    before = blas.get_num_threads()
+    try:
+        for threads in (1, 2):
+            blas.set_num_threads(threads)
+            assert blas.get_num_threads() == threads
+            (got,) = mod.call("mm", a, b, result_shapes=[(50, 30)])
+            np.testing.assert_allclose(got, a @ b.T, rtol=1e-12, atol=1e-12)
+    finally:
+        blas.set_num_threads(before)
+    x, y = rng.standard_normal((7, 5)).astype(np.float32), rng.standard_normal(
+        (5, 3)
+    ).astype(np.float32)
+    (got,) = mod.mm32(x, y)
+    np.testing.assert_allclose(got, x @ y, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        blas.set_num_threads(0)
