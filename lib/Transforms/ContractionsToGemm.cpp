@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -184,6 +185,80 @@ struct ContractionToGemm : public OpRewritePattern<linalg::GenericOp> {
   unsigned &counter;
 };
 
+/// Splits a multi-result reduction generic whose results are computed
+/// independently (each yielded value depends on its own output argument and
+/// on inputs only, through disjoint body ops) into one generic per result:
+/// standard Taylor mode computes `f_1 .. f_K` of a linear contraction in one
+/// loop nest, and each of them is a matrix product on its own.
+struct SplitIndependentResults : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    unsigned numResults = op.getNumResults();
+    if (!op.hasPureTensorSemantics() || numResults < 2 ||
+        op.getNumReductionLoops() == 0)
+      return rewriter.notifyMatchFailure(op, "not a multi-result reduction");
+    Block *body = op.getBody();
+    unsigned numInputs = op.getNumDpsInputs();
+    auto yield = cast<linalg::YieldOp>(body->getTerminator());
+    // The body ops each result needs; every op must belong to one result.
+    DenseMap<Operation *, unsigned> owner;
+    for (unsigned i = 0; i < numResults; ++i) {
+      SmallVector<Value> worklist = {yield.getOperand(i)};
+      while (!worklist.empty()) {
+        Value v = worklist.pop_back_val();
+        if (auto arg = dyn_cast<BlockArgument>(v)) {
+          if (arg.getOwner() == body && arg.getArgNumber() >= numInputs &&
+              arg.getArgNumber() != numInputs + i)
+            return rewriter.notifyMatchFailure(
+                op, "a result reads another result's output");
+          continue;
+        }
+        Operation *def = v.getDefiningOp();
+        if (!def || def->getBlock() != body)
+          continue;
+        auto [it, inserted] = owner.try_emplace(def, i);
+        if (!inserted) {
+          if (it->second != i)
+            return rewriter.notifyMatchFailure(op, "results share body ops");
+          continue;
+        }
+        if (def->getNumRegions() != 0)
+          return rewriter.notifyMatchFailure(op, "body op with regions");
+        llvm::append_range(worklist, def->getOperands());
+      }
+    }
+    if (owner.size() + 1 != body->getOperations().size())
+      return rewriter.notifyMatchFailure(op, "body ops no result needs");
+
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    SmallVector<AffineMap> inputMaps(maps.begin(), maps.begin() + numInputs);
+    SmallVector<Value> results;
+    for (unsigned i = 0; i < numResults; ++i) {
+      SmallVector<AffineMap> newMaps = inputMaps;
+      newMaps.push_back(maps[numInputs + i]);
+      auto split = linalg::GenericOp::create(
+          rewriter, op.getLoc(), op.getResult(i).getType(), op.getDpsInputs(),
+          ValueRange{op.getDpsInits()[i]}, newMaps, op.getIteratorTypesArray(),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            IRMapping mapping;
+            for (unsigned j = 0; j < numInputs; ++j)
+              mapping.map(body->getArgument(j), args[j]);
+            mapping.map(body->getArgument(numInputs + i), args[numInputs]);
+            for (Operation &bodyOp : body->without_terminator())
+              if (owner.lookup(&bodyOp) == i && owner.count(&bodyOp))
+                b.clone(bodyOp, mapping);
+            linalg::YieldOp::create(
+                b, loc, mapping.lookupOrDefault(yield.getOperand(i)));
+          });
+      results.push_back(split.getResult(0));
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 struct TaylorContractionsToGemmPass
     : public taylor::impl::TaylorContractionsToGemmBase<
           TaylorContractionsToGemmPass> {
@@ -204,6 +279,7 @@ struct TaylorContractionsToGemmPass
     unsigned rewritten = 0;
     RewritePatternSet patterns(&getContext());
     patterns.add<ContractionToGemm>(&getContext(), rewritten);
+    patterns.add<SplitIndependentResults>(&getContext());
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
     if (failed(

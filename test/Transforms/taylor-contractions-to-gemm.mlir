@@ -83,3 +83,38 @@ func.func @not_multiply_add(%a: tensor<3x5xf64>, %b: tensor<5x6xf64>, %c: tensor
   } -> tensor<3x6xf64>
   return %y : tensor<3x6xf64>
 }
+
+// Standard Taylor mode: f_1 and f_2 of a linear layer in one loop nest, each
+// its own product — split, then both become GEMMs.
+// CHECK-LABEL: func.func @two_coefficients(
+// CHECK-SAME:    %[[X1:.*]]: tensor<3x8x5xf64>, %[[X2:.*]]: tensor<3x8x5xf64>, %[[W:.*]]: tensor<5x16xf64>
+// CHECK:         %[[A1:.*]] = tensor.collapse_shape %[[X1]]
+// CHECK:         linalg.generic {{.*}} ins(%[[A1]], %[[W]] : tensor<24x5xf64>, tensor<5x16xf64>) {{.*}} attrs = {taylor.gemm}
+// CHECK:         %[[A2:.*]] = tensor.collapse_shape %[[X2]]
+// CHECK:         linalg.generic {{.*}} ins(%[[A2]], %[[W]] : tensor<24x5xf64>, tensor<5x16xf64>) {{.*}} attrs = {taylor.gemm}
+func.func @two_coefficients(%x1: tensor<3x8x5xf64>, %x2: tensor<3x8x5xf64>, %w: tensor<5x16xf64>, %init: tensor<3x8x16xf64>) -> (tensor<3x8x16xf64>, tensor<3x8x16xf64>) {
+  %y:2 = linalg.generic {indexing_maps = [#x1, #x1, #w, #out, #out], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x1, %x2, %w : tensor<3x8x5xf64>, tensor<3x8x5xf64>, tensor<5x16xf64>) outs(%init, %init : tensor<3x8x16xf64>, tensor<3x8x16xf64>) {
+  ^bb0(%a1: f64, %a2: f64, %b: f64, %o1: f64, %o2: f64):
+    %m1 = arith.mulf %a1, %b : f64
+    %m2 = arith.mulf %a2, %b : f64
+    %s1 = arith.addf %o1, %m1 : f64
+    %s2 = arith.addf %o2, %m2 : f64
+    linalg.yield %s1, %s2 : f64, f64
+  } -> (tensor<3x8x16xf64>, tensor<3x8x16xf64>)
+  return %y#0, %y#1 : tensor<3x8x16xf64>, tensor<3x8x16xf64>
+}
+
+// Not split: the results share a body op.
+// CHECK-LABEL: func.func @shared(
+// CHECK:         linalg.generic
+// CHECK-SAME:      outs(%{{.*}}, %{{.*}} :
+func.func @shared(%x1: tensor<3x8x5xf64>, %w: tensor<5x16xf64>, %init: tensor<3x8x16xf64>) -> (tensor<3x8x16xf64>, tensor<3x8x16xf64>) {
+  %y:2 = linalg.generic {indexing_maps = [#x1, #w, #out, #out], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x1, %w : tensor<3x8x5xf64>, tensor<5x16xf64>) outs(%init, %init : tensor<3x8x16xf64>, tensor<3x8x16xf64>) {
+  ^bb0(%a: f64, %b: f64, %o1: f64, %o2: f64):
+    %m = arith.mulf %a, %b : f64
+    %s1 = arith.addf %o1, %m : f64
+    %s2 = arith.addf %o2, %m : f64
+    linalg.yield %s1, %s2 : f64, f64
+  } -> (tensor<3x8x16xf64>, tensor<3x8x16xf64>)
+  return %y#0, %y#1 : tensor<3x8x16xf64>, tensor<3x8x16xf64>
+}

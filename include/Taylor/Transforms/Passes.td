@@ -167,6 +167,12 @@ def TaylorContractionsToGemm
     does not read (the placeholder operands of the Taylor rules) are dropped.
     `taylor-gemm-to-blas` turns the marked generics into BLAS calls after
     bufferization; `taylor-tile-contractions` leaves them alone.
+
+    A multi-result reduction generic whose results are computed
+    independently (disjoint body ops, each reading only its own output) is
+    first split into one generic per result: standard Taylor mode computes
+    `f_1 .. f_K` of a linear contraction in one loop nest, and each is a
+    matrix product of its own.
   }];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect",
