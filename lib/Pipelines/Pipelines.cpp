@@ -45,7 +45,8 @@ void taylor::buildTaylorToLLVMPipeline(
   // Zero fills merged by CSE would be copied once per extra destination.
   pm.addNestedPass<func::FuncOp>(createTaylorUnshareFills());
   // Contractions that are matrix products become BLAS calls (below) ...
-  pm.addNestedPass<func::FuncOp>(createTaylorContractionsToGemm());
+  if (options.blas)
+    pm.addNestedPass<func::FuncOp>(createTaylorContractionsToGemm());
   // ... the others: rows blocked so that the weights are reused from cache.
   pm.addNestedPass<func::FuncOp>(createTaylorTileContractions());
   pm.addPass(createCanonicalizerPass());
@@ -75,7 +76,8 @@ void taylor::buildTaylorToLLVMPipeline(
   pm.addNestedPass<func::FuncOp>(createTaylorEarlyDealloc());
   // Matrix products call BLAS (after deallocation is placed: the pointers
   // passed are used at the position of the product they replace).
-  pm.addPass(createTaylorGemmToBlas());
+  if (options.blas)
+    pm.addPass(createTaylorGemmToBlas());
 
   // Structured ops to loops, loops to branches.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

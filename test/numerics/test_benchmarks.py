@@ -29,5 +29,5 @@ def test_gemm_throughput_quick(tmp_path):
     rows = json.loads((tmp_path / "gemm_throughput_quick.json").read_text())
     assert {r["type"] for r in rows} == {"f64", "f32"}
     for row in rows:
-        for method in ("ours", "jit-blas 1t", "jit-blas 2t", "torch 1t", "torch 2t"):
+        for method in ("loops", "ours 1t", "ours 2t", "torch 1t", "torch 2t"):
             assert row[method] > 0

@@ -39,7 +39,13 @@ LogicalResult lowerTaylorOps(func::FuncOp func,
 
 /// Options of the `taylor-to-llvm` pipeline.
 struct TaylorToLLVMPipelineOptions
-    : public PassPipelineOptions<TaylorToLLVMPipelineOptions> {};
+    : public PassPipelineOptions<TaylorToLLVMPipelineOptions> {
+  PassOptions::Option<bool> blas{
+      *this, "blas",
+      llvm::cl::desc("Matrix products call BLAS (taylor-contractions-to-gemm, "
+                     "taylor-gemm-to-blas); false: generated loops"),
+      llvm::cl::init(true)};
+};
 
 /// Appends the passes that take taylor + linalg-on-tensors IR to the LLVM
 /// dialect, ready for the ExecutionEngine.
