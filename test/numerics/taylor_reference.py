@@ -26,9 +26,9 @@ def reference_coefficients(f, x0, xs, order):
         level = curve
         for _ in range(order):
             level = (
-                lambda g: lambda t: (
-                    lambda out: (out[0][0],) + tuple(out[1])
-                )(jvp(g, (t,), (torch.ones_like(t),)))
+                lambda g: lambda t: (lambda out: (out[0][0],) + tuple(out[1]))(
+                    jvp(g, (t,), (torch.ones_like(t),))
+                )
             )(level)
         return level(torch.zeros((), dtype=x0.dtype))
 
@@ -44,3 +44,16 @@ def relative_error(got, want):
     scale = np.abs(want).max()
     diff = np.abs(got - want).max()
     return diff if scale < 1e-12 else diff / scale
+
+
+def tanh_sigmoid_mlp(dim, width, seed):
+    """``dim -> width -> width -> 1`` (tanh, sigmoid), float64, seeded: the
+    small model the end-to-end tests import."""
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        torch.nn.Linear(dim, width),
+        torch.nn.Tanh(),
+        torch.nn.Linear(width, width),
+        torch.nn.Sigmoid(),
+        torch.nn.Linear(width, 1),
+    ).double()

@@ -18,7 +18,7 @@ from torch.func import jacfwd, vmap
 sys.path.insert(0, str(Path(__file__).parent))
 from taylor_mlir.taylor_mode import broadcast_directions
 from taylor_mlir.torch_import import import_torch_module
-from taylor_reference import relative_error
+from taylor_reference import relative_error, tanh_sigmoid_mlp
 
 
 def points(dim, n=7, seed=0):
@@ -156,14 +156,7 @@ D, B = 3, 4
 
 @pytest.fixture(scope="module")
 def mlp():
-    torch.manual_seed(5)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(D, 12),
-        torch.nn.Tanh(),
-        torch.nn.Linear(12, 12),
-        torch.nn.Sigmoid(),
-        torch.nn.Linear(12, 1),
-    ).double()
+    model = tanh_sigmoid_mlp(D, 12, seed=5)
     x = torch.randn(B, D, dtype=torch.float64)
     return model, x, import_torch_module(model, (x,))
 

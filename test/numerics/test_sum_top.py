@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 from torch.func import hessian, vmap  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from taylor_reference import reference_coefficients  # noqa: E402
+from taylor_reference import reference_coefficients, tanh_sigmoid_mlp  # noqa: E402
 
 from taylor_mlir.taylor_mode import TaylorJet, broadcast_directions  # noqa: E402
 from taylor_mlir.torch_import import import_torch_module  # noqa: E402
@@ -22,14 +22,7 @@ D, B = 4, 5
 
 @pytest.fixture(scope="module")
 def mlp():
-    torch.manual_seed(3)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(D, 16),
-        torch.nn.Tanh(),
-        torch.nn.Linear(16, 16),
-        torch.nn.Sigmoid(),
-        torch.nn.Linear(16, 1),
-    ).double()
+    model = tanh_sigmoid_mlp(D, 16, seed=3)
     x = torch.randn(B, D, dtype=torch.float64)
     return model, x, import_torch_module(model, (x,))
 
@@ -55,26 +48,11 @@ def test_weighted_third_derivatives(mlp, runtime):
     g = torch.Generator().manual_seed(11)
     v = torch.randn(D, B, D, generator=g, dtype=torch.float64)
     w = torch.randn(D, generator=g, dtype=torch.float64)
-    if runtime:
-        jet = TaylorJet(
-            text,
-            order=3,
-            directions=D,
-            input_coefficients=[1],
-            sum_top=True,
-            runtime_weights=True,
-        )
-        coefficients = jet(x, v, w)
-    else:
-        jet = TaylorJet(
-            text,
-            order=3,
-            directions=D,
-            input_coefficients=[1],
-            sum_top=True,
-            weights=w.tolist(),
-        )
-        coefficients = jet(x, v)
+    weights = {"runtime_weights": True} if runtime else {"weights": w.tolist()}
+    jet = TaylorJet(
+        text, order=3, directions=D, input_coefficients=[1], sum_top=True, **weights
+    )
+    coefficients = jet(x, v, w) if runtime else jet(x, v)
     want = reference_coefficients(lambda z: model(z), x, {1: v}, 3)
     np.testing.assert_allclose(
         coefficients[2].numpy(), want[2].detach().numpy(), rtol=1e-12, atol=1e-13
