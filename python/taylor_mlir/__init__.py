@@ -7,6 +7,8 @@ registered in every context (``taylor_mlir.dialects.taylor``), plus:
 
 - ``taylor_mlir.compile(model, op="laplacian", example_inputs=x)``: a PyTorch
   model's differential operator, compiled (``taylor_mlir.compiler``);
+- ``taylor_mlir.set_num_threads(n)`` / ``get_num_threads()``: the threads
+  compiled operators run on (``taylor_mlir.threads``; default: every core);
 - ``taylor_mlir.jit``: lower a module with the ``taylor-to-llvm`` pipeline and
   run its functions on numpy arrays or torch tensors;
 - ``taylor_mlir.torch_import``: import a PyTorch model through torch-mlir, in a
@@ -33,6 +35,7 @@ _COMPILER_NAMES = (
     "compile_cache_info",
 )
 _ERROR_NAMES = ("CompilationError", "UnsupportedOperationError")
+_THREAD_NAMES = ("get_num_threads", "set_num_threads")
 
 
 def __getattr__(name):
@@ -44,8 +47,12 @@ def __getattr__(name):
         from . import errors
 
         return getattr(errors, name)
+    if name in _THREAD_NAMES:
+        from . import threads
+
+        return getattr(threads, name)
     raise AttributeError(f"module 'taylor_mlir' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_COMPILER_NAMES, *_ERROR_NAMES])
+    return sorted([*globals(), *_COMPILER_NAMES, *_ERROR_NAMES, *_THREAD_NAMES])

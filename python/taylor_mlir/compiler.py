@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import blas, threads
 from ._artifact import _Artifact, _unsupported
 from ._export import (
     as_input,
@@ -112,7 +113,11 @@ class CompiledOperator:
         self._tensor_shapes = [tuple(t.shape) for _, t in tensors]
         self._output_tail: tuple[int, ...] | None = None
         self._artifacts: dict[int | None, _Artifact] = {}
-        self.artifact = self._artifact_for(self.batch, x)
+        # Compiled for the part of the batch each thread computes (`threads`).
+        sizes = [self.batch] if dynamic_batch else self._part_sizes(self.batch)
+        self.artifact = self._artifact_for(sizes[0], x[: sizes[0]])
+        for size in sizes[1:]:
+            self._artifact_for(size, x[:size])
         self.ir = MappingProxyType(self.artifact.ir)
         self.pipeline = self.artifact.pipeline
         self._np_dtype = np.float64 if self.dtype == torch.float64 else np.float32
@@ -205,6 +210,10 @@ class CompiledOperator:
             tensors.append(as_input(value, self.dtype))
         return tensors
 
+    @staticmethod
+    def _part_sizes(batch: int) -> list[int]:
+        return sorted({stop - start for start, stop in threads.split(batch)})
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = self._check_input(x)
         batch = int(x.shape[0])
@@ -216,18 +225,45 @@ class CompiledOperator:
                 shape = (order + 1, r, *out_shape)
             empty = torch.empty(shape, dtype=self.dtype)
             return empty.squeeze(-1) if self._squeeze else empty
-        artifact = self._artifact_for(None if self.dynamic_batch else batch)
         tensors = self._tensors()
+        # Directions drawn once per call, shared by every part of the batch.
+        directions = []
+        for i, term in enumerate(self._plan.terms):
+            d = self._fixed_directions[i] if term.seed == "broadcast" else None
+            if callable(d):
+                d = torch.from_numpy(np.ascontiguousarray(d(), dtype=self._np_dtype))
+            directions.append(d)
+        parts = threads.split(batch)
+        if len(parts) == 1:
+            blas.set_num_threads(threads.get_num_threads())
+            return self._run(x, tensors, directions)
+        for size in {stop - start for start, stop in parts}:
+            self._artifact_for(None if self.dynamic_batch else size)
+        blas.set_num_threads(1)
+        results = list(
+            threads.pool().map(
+                lambda part: self._run(x[part[0] : part[1]], tensors, directions),
+                parts,
+            )
+        )
+        # Batch dimension: first, or third for "taylor"'s [K+1, R, B(, m)].
+        return torch.cat(results, dim=0 if self._plan.terms[0].summed else 2)
+
+    def _run(
+        self,
+        x: torch.Tensor,
+        tensors: list[torch.Tensor],
+        directions: list[torch.Tensor | None],
+    ) -> torch.Tensor:
+        """The operator on one batch (or part of one), on this thread."""
+        batch = int(x.shape[0])
+        out_shape = (batch, *self._output_tail)
+        artifact = self._artifact_for(None if self.dynamic_batch else batch)
         total = None
         for i, term in enumerate(self._plan.terms):
             args = [x]
             if term.seed == "broadcast":
-                directions = self._fixed_directions[i]
-                if callable(directions):
-                    directions = torch.from_numpy(
-                        np.ascontiguousarray(directions(), dtype=self._np_dtype)
-                    )
-                args.append(directions)
+                args.append(directions[i])
             if term.summed:
                 args.append(self._weights[i])
             args += tensors
@@ -249,6 +285,17 @@ class CompiledOperator:
                 value = value + self._plan.value_factor[i] * results[0]
             total = value if total is None else total + value
         return total.reshape(batch) if self._squeeze else total
+
+    def release_buffers(self) -> None:
+        """Frees the working memory kept for the next call.
+
+        The compiled code keeps the buffers a call frees for the next call
+        (`jit.AllocationTracker(reuse=True)`): from the second call on it
+        allocates nothing and page-faults nothing, at the price of holding
+        one call's peak working memory between calls. This returns it.
+        """
+        for artifact in self._artifacts.values():
+            artifact.jit.release_buffers()
 
     def __repr__(self) -> str:
         batch = "dynamic" if self.batch is None else self.batch

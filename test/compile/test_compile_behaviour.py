@@ -101,6 +101,23 @@ def test_weights_changed_after_compile_are_used():
     assert relative_error(after, ref.laplacian(model, x)[:, 0]) <= 1e-9
 
 
+def test_working_memory_is_kept_between_calls_until_released():
+    model = mlp(4)
+    x = inputs(6, 4)
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    want = ref.laplacian(model, x)[:, 0]
+    tracker = lap.artifact.jit.allocations
+    first = lap(x)
+    reserved = tracker.reserved
+    assert reserved > 0 and tracker.live == 0
+    second = lap(x)
+    assert torch.equal(first, second) and relative_error(second, want) <= 1e-9
+    assert tracker.reserved == reserved and tracker.reused > 0
+    lap.release_buffers()
+    assert tracker.reserved == 0
+    assert relative_error(lap(x), want) <= 1e-9
+
+
 def test_buffers_are_runtime_inputs():
     class Scaled(torch.nn.Module):
         def __init__(self):

@@ -264,3 +264,79 @@ def test_matrix_products_call_blas_with_any_thread_count():
     np.testing.assert_allclose(got, x @ y, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="threads must be at least 1"):
         blas.set_num_threads(0)
+
+
+def test_buffers_are_reused_across_calls(rng):
+    """With `reuse_buffers` (the default), the buffers a call frees serve the
+    next call's allocations: the second call allocates nothing new."""
+    B, D, N = 64, 32, 48
+    mod = JitModule(MLP_LAYER.format(B=B, D=D, N=N, T="f64"))
+    x, w, b = (
+        rng.standard_normal((B, D)),
+        rng.standard_normal((D, N)),
+        rng.standard_normal(N),
+    )
+    want = np.tanh(x @ w + b)
+    tracker = mod.allocations
+    np.testing.assert_allclose(mod.layer(x, w, b)[0], want, rtol=1e-13)
+    first = tracker.allocations
+    assert first >= 1 and tracker.live == 0
+    assert tracker.cached == tracker.reserved >= B * N * 8
+    reserved = tracker.reserved
+    for _ in range(3):
+        np.testing.assert_allclose(mod.layer(x, w, b)[0], want, rtol=1e-13)
+    assert tracker.reused == 3 * first
+    assert tracker.allocations == 4 * first and tracker.reserved == reserved
+    mod.release_buffers()
+    assert tracker.cached == 0 and tracker.reserved == 0
+    np.testing.assert_allclose(mod.layer(x, w, b)[0], want, rtol=1e-13)
+    assert tracker.reused == 3 * first
+
+
+def test_buffers_are_returned_without_reuse(rng):
+    B, D, N = 8, 4, 6
+    mod = JitModule(MLP_LAYER.format(B=B, D=D, N=N, T="f64"), reuse_buffers=False)
+    assert mod.allocations is None
+    tracked = JitModule(
+        MLP_LAYER.format(B=B, D=D, N=N, T="f64"),
+        reuse_buffers=False,
+        track_allocations=True,
+    )
+    x, w, b = (
+        rng.standard_normal((B, D)),
+        rng.standard_normal((D, N)),
+        rng.standard_normal(N),
+    )
+    for module in (mod, tracked):
+        for _ in range(2):
+            np.testing.assert_allclose(
+                module.layer(x, w, b)[0], np.tanh(x @ w + b), rtol=1e-13
+            )
+    assert tracked.allocations.peak >= B * N * 8
+    assert tracked.allocations.cached == 0 and tracked.allocations.reused == 0
+
+
+def test_concurrent_calls_share_the_buffer_cache(rng):
+    """Calls from several threads at once (the GIL is released while the
+    compiled code runs) each get their own buffers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    B, D, N = 32, 16, 24
+    mod = JitModule(MLP_LAYER.format(B=B, D=D, N=N, T="f64"))
+    inputs = [
+        (
+            rng.standard_normal((B, D)),
+            rng.standard_normal((D, N)),
+            rng.standard_normal(N),
+        )
+        for _ in range(16)
+    ]
+
+    def run(args):
+        return mod.layer(*args)[0]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, inputs * 4))
+    for (x, w, b), got in zip(inputs * 4, results):
+        np.testing.assert_allclose(got, np.tanh(x @ w + b), rtol=1e-13)
+    assert mod.allocations.live == 0
