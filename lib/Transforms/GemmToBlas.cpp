@@ -4,8 +4,10 @@
 // `taylor-contractions-to-gemm` marked `taylor.gemm` (`c[m, n] += a * b` on
 // 2-D memrefs, `a` and `b` possibly transposed) whose operands have unit
 // inner strides becomes a call of `taylor_cblas_dgemm` / `taylor_cblas_sgemm`
-// with the CBLAS signature (row-major, ILP64 integers, beta = 1). The JIT
-// resolves these symbols to an optimized BLAS (taylor_mlir.blas).
+// with the CBLAS signature (row-major, ILP64 integers). The JIT resolves
+// these symbols to an optimized BLAS (taylor_mlir.blas). The product
+// accumulates into `c` (beta = 1), unless `c` was just filled with zeros:
+// then the fill is dropped and BLAS overwrites `c` (beta = 0).
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,7 +18,9 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir {
 namespace taylor {
@@ -62,6 +66,59 @@ std::pair<Value, Value> pointerAndLeadingDim(OpBuilder &b, Location loc,
   return {pointer, leading};
 }
 
+/// The allocation `value` views in full (through reshapes and casts), or
+/// null if it is not such a view of a `memref.alloc`.
+Value fullyViewedAllocation(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (isa<memref::AllocOp>(def))
+      return value;
+    if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp, memref::CastOp>(
+            def))
+      return nullptr;
+    value = def->getOperand(0);
+  }
+  return nullptr;
+}
+
+/// Whether `op` (or an op nested in it) has an operand that views `alloc`.
+bool usesAllocation(Operation *op, Value alloc) {
+  WalkResult result = op->walk([&](Operation *nested) {
+    for (Value operand : nested->getOperands()) {
+      Value root = operand;
+      while (Operation *def = root.getDefiningOp()) {
+        auto view = dyn_cast<ViewLikeOpInterface>(def);
+        if (!view)
+          break;
+        root = view.getViewSource();
+      }
+      if (root == alloc)
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+/// The zero `linalg.fill` of the whole of `c`'s allocation that the product
+/// `op` would accumulate onto, if nothing in between touches the allocation;
+/// else null. BLAS can then write `c` with beta = 0 and the fill can go.
+linalg::FillOp findZeroFill(linalg::GenericOp op, Value c) {
+  Value alloc = fullyViewedAllocation(c);
+  if (!alloc)
+    return nullptr;
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
+      if (fullyViewedAllocation(fill.getOutputs()[0]) == alloc)
+        return matchPattern(fill.value(), m_AnyZeroFloat()) ? fill : nullptr;
+    }
+    if (isMemoryEffectFree(prev) && prev->getNumRegions() == 0)
+      continue;
+    if (usesAllocation(prev, alloc))
+      return nullptr;
+  }
+  return nullptr;
+}
+
 struct TaylorGemmToBlasPass
     : public taylor::impl::TaylorGemmToBlasBase<TaylorGemmToBlasPass> {
   using Base::Base;
@@ -73,16 +130,30 @@ struct TaylorGemmToBlasPass
       if (op->hasAttr("taylor.gemm") && op.hasPureBufferSemantics())
         gemms.push_back(op);
     });
+    // Zero fills found before any product is rewritten (the calls hide
+    // which buffers they write).
+    DenseMap<Operation *, linalg::FillOp> fills;
+    for (linalg::GenericOp op : gemms)
+      if (linalg::FillOp fill = findZeroFill(op, op.getDpsInits()[0]))
+        fills[op] = fill;
     for (linalg::GenericOp op : gemms) {
-      if (failed(rewrite(op)))
+      linalg::FillOp fill = fills.lookup(op);
+      if (failed(rewrite(op, /*overwrite=*/static_cast<bool>(fill)))) {
         op->emitRemark() << "taylor-gemm-to-blas: left as loops (operands "
                             "without unit inner strides)";
-      else
-        ++numCalls;
+        continue;
+      }
+      ++numCalls;
+      if (fill) {
+        fill.erase();
+        ++numZeroFillsDropped;
+      }
     }
   }
 
-  LogicalResult rewrite(linalg::GenericOp op) {
+  /// Replaces `op` by a BLAS call; with `overwrite`, the call ignores what
+  /// `c` holds (beta = 0).
+  LogicalResult rewrite(linalg::GenericOp op, bool overwrite) {
     Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
           c = op.getDpsInits()[0];
     for (Value v : {a, b, c})
@@ -111,6 +182,10 @@ struct TaylorGemmToBlasPass
     auto [pc, ldc] = pointerAndLeadingDim(builder, loc, c);
     Value one = arith::ConstantOp::create(builder, loc,
                                           builder.getFloatAttr(element, 1.0));
+    Value beta = overwrite
+                     ? arith::ConstantOp::create(
+                           builder, loc, builder.getFloatAttr(element, 0.0))
+                     : one;
     SmallVector<Value> args = {constant32(kRowMajor),
                                constant32(transA ? kTrans : kNoTrans),
                                constant32(transB ? kTrans : kNoTrans),
@@ -122,7 +197,7 @@ struct TaylorGemmToBlasPass
                                lda,
                                pb,
                                ldb,
-                               one,
+                               beta,
                                pc,
                                ldc};
     func::CallOp::create(builder, loc, callee, args);

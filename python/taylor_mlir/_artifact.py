@@ -6,6 +6,7 @@ the model (`UnsupportedOperationError`)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -152,15 +153,21 @@ class _Artifact:
                 )
             )
             self.ir: dict[str, str] = {"imported": imported.text}
+            #: Seconds per compile stage (`compile` adds export and import).
+            self.timings: dict[str, float] = {}
             for stage, pipeline in stages:
+                start = time.perf_counter()
                 _run_stage(module, pipeline, stage, nodes)
+                self.timings[stage] = time.perf_counter() - start
                 self.ir[stage] = str(module)
             self.ir.setdefault("taylor-collapse", None)
             self.ir["lowered"] = self.ir.pop("taylor-lower")
+            start = time.perf_counter()
             try:
                 self.jit = JitModule(module)
             except CompilationError as error:
                 raise _as_unsupported(error, nodes) from None
+            self.timings["taylor-to-llvm + JIT"] = time.perf_counter() - start
             self.ir["llvm"] = str(self.jit.module)
         inner = ", ".join(p[len("builtin.module(") : -1] for _, p in stages)
         self.pipeline = (

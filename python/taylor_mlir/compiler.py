@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
@@ -142,8 +143,10 @@ class CompiledOperator:
         if example is None:
             example = torch.zeros((batch, self.input_dim), dtype=self.dtype)
         with _COMPILE_LOCK:
+            start = time.perf_counter()
             program = export(self._module, example, self.dynamic_batch)
             tail = check_program(program, self._module)
+            exported = time.perf_counter() - start
             if self._output_tail is None:
                 self._output_tail = tail
                 self._squeeze = tail == (1,)
@@ -159,12 +162,20 @@ class CompiledOperator:
             ).hexdigest()
 
             def build() -> _Artifact:
+                start = time.perf_counter()
                 try:
                     imported = import_exported_program(program)
                 except TorchImportError as error:
                     unsupported = _unsupported(error.nodes, str(error), str(error))
                     raise (unsupported or error) from None
-                return _Artifact(imported, self._plan.terms, self.collapsed)
+                imported_in = time.perf_counter() - start
+                artifact = _Artifact(imported, self._plan.terms, self.collapsed)
+                artifact.timings = {
+                    "torch.export": exported,
+                    "torch-mlir import": imported_in,
+                    **artifact.timings,
+                }
+                return artifact
 
             artifact = _cached_artifact(key, build)
         self._artifacts[batch] = artifact

@@ -55,3 +55,93 @@ func.func @strided(%a: memref<4x5xf64, strided<[10, 2]>>, %b: memref<5x6xf64>, %
   }
   return
 }
+
+#gemm_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
+
+// A product onto a freshly zero-filled allocation (through a reshape, with
+// an unrelated op in between): the fill goes, BLAS overwrites (beta = 0).
+// CHECK-LABEL: func.func @zero_filled(
+// CHECK:         linalg.fill {{.*}} outs(%arg2 : memref<3xf64>)
+// CHECK-NOT:     linalg.fill
+// CHECK:         %[[ONE:.*]] = arith.constant 1.000000e+00 : f64
+// CHECK:         %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
+// CHECK:         call @taylor_cblas_dgemm(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[ONE]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[ZERO]],
+// The second product accumulates onto the first: beta = alpha = 1.
+// CHECK:         call @taylor_cblas_dgemm(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[ALPHA:[^,]*]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[ALPHA]],
+func.func @zero_filled(%a: memref<6x5xf64>, %b: memref<5x4xf64>, %other: memref<3xf64>, %out: memref<2x3x4xf64>) {
+  %zero = arith.constant 0.0 : f64
+  %alloc = memref.alloc() : memref<2x3x4xf64>
+  linalg.fill ins(%zero : f64) outs(%alloc : memref<2x3x4xf64>)
+  linalg.fill ins(%zero : f64) outs(%other : memref<3xf64>)
+  %c = memref.collapse_shape %alloc [[0, 1], [2]] : memref<2x3x4xf64> into memref<6x4xf64>
+  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c : memref<6x4xf64>) attrs = {taylor.gemm} {
+  ^bb0(%x: f64, %y: f64, %o: f64):
+    %m = arith.mulf %x, %y : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  }
+  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c : memref<6x4xf64>) attrs = {taylor.gemm} {
+  ^bb0(%x: f64, %y: f64, %o: f64):
+    %m = arith.mulf %x, %y : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  }
+  memref.copy %alloc, %out : memref<2x3x4xf64> to memref<2x3x4xf64>
+  memref.dealloc %alloc : memref<2x3x4xf64>
+  return
+}
+
+// The fill stays (beta = alpha = 1): a non-zero fill; a read of the
+// allocation in between; a fill of only part of it; a buffer that is not an
+// allocation.
+// CHECK-LABEL: func.func @fill_kept(
+// CHECK:         linalg.fill ins(%{{.*}}) outs(%alloc :
+// CHECK:         call @taylor_cblas_dgemm(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[A1:[^,]*]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[A1]],
+// CHECK:         linalg.fill
+// CHECK:         memref.copy
+// CHECK:         call @taylor_cblas_dgemm(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[A2:[^,]*]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[A2]],
+// CHECK:         linalg.fill ins(%{{.*}}) outs(%subview
+// CHECK:         call @taylor_cblas_dgemm(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[A3:[^,]*]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[A3]],
+// CHECK:         linalg.fill ins(%{{.*}}) outs(%arg2
+// CHECK:         call @taylor_cblas_dgemm(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[A4:[^,]*]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[A4]],
+func.func @fill_kept(%a: memref<6x5xf64>, %b: memref<5x4xf64>, %arg: memref<6x4xf64>, %sink: memref<6x4xf64>) {
+  %zero = arith.constant 0.0 : f64
+  %two = arith.constant 2.0 : f64
+  %c1 = memref.alloc() : memref<6x4xf64>
+  linalg.fill ins(%two : f64) outs(%c1 : memref<6x4xf64>)
+  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c1 : memref<6x4xf64>) attrs = {taylor.gemm} {
+  ^bb0(%x: f64, %y: f64, %o: f64):
+    %m = arith.mulf %x, %y : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  }
+  %c2 = memref.alloc() : memref<6x4xf64>
+  linalg.fill ins(%zero : f64) outs(%c2 : memref<6x4xf64>)
+  memref.copy %c2, %sink : memref<6x4xf64> to memref<6x4xf64>
+  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c2 : memref<6x4xf64>) attrs = {taylor.gemm} {
+  ^bb0(%x: f64, %y: f64, %o: f64):
+    %m = arith.mulf %x, %y : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  }
+  %c3 = memref.alloc() : memref<12x4xf64>
+  %half = memref.subview %c3[0, 0] [6, 4] [1, 1] : memref<12x4xf64> to memref<6x4xf64, strided<[4, 1]>>
+  linalg.fill ins(%zero : f64) outs(%half : memref<6x4xf64, strided<[4, 1]>>)
+  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%half : memref<6x4xf64, strided<[4, 1]>>) attrs = {taylor.gemm} {
+  ^bb0(%x: f64, %y: f64, %o: f64):
+    %m = arith.mulf %x, %y : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  }
+  linalg.fill ins(%zero : f64) outs(%arg : memref<6x4xf64>)
+  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%arg : memref<6x4xf64>) attrs = {taylor.gemm} {
+  ^bb0(%x: f64, %y: f64, %o: f64):
+    %m = arith.mulf %x, %y : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  }
+  memref.dealloc %c1 : memref<6x4xf64>
+  memref.dealloc %c2 : memref<6x4xf64>
+  memref.dealloc %c3 : memref<12x4xf64>
+  return
+}

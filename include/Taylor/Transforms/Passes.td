@@ -192,7 +192,9 @@ def TaylorGemmToBlas : Pass<"taylor-gemm-to-blas", "ModuleOp"> {
     private functions with the CBLAS signature (row-major layout, transpose
     flags, ILP64 sizes and leading dimensions, alpha = beta = 1: the product
     accumulates into `c`, like the generic). Pointers are the memrefs'
-    aligned pointers plus offsets. The JIT (`taylor_mlir.jit`) resolves the
+    aligned pointers plus offsets. When `c`'s whole allocation was filled
+    with zeros and nothing touched it since, the fill is dropped and the
+    call overwrites `c` (beta = 0): one pass less over the result. The JIT (`taylor_mlir.jit`) resolves the
     symbols to the OpenBLAS that numpy ships. A marked generic with another
     layout stays as loops (a remark says so).
   }];
@@ -204,6 +206,8 @@ def TaylorGemmToBlas : Pass<"taylor-gemm-to-blas", "ModuleOp"> {
   ];
   let statistics = [
     Statistic<"numCalls", "num-calls", "Number of BLAS calls generated">,
+    Statistic<"numZeroFillsDropped", "num-zero-fills-dropped",
+              "Number of zero fills replaced by beta = 0">,
   ];
 }
 
