@@ -405,6 +405,16 @@ def test_ir_of_every_stage_and_the_pipeline():
     assert lap.pipeline.startswith("builtin.module(taylor-jet{")
     assert "seed=identity" in lap.pipeline
     assert lap.pipeline.endswith("taylor-to-llvm)")
+    stages = lap.artifact.timings
+    assert list(stages) == [
+        "torch.export",
+        "torch-mlir import",
+        "taylor-jet",
+        "taylor-collapse",
+        "taylor-lower",
+        "taylor-to-llvm + JIT",
+    ]
+    assert all(seconds >= 0 for seconds in stages.values())
 
 
 def test_identity_seeds_need_no_dense_products():
