@@ -185,6 +185,39 @@ struct ContractionToGemm : public OpRewritePattern<linalg::GenericOp> {
   unsigned &counter;
 };
 
+/// Reads the source of a 2-D `linalg.transpose` feeding a matrix product
+/// through the transposed map instead: BLAS takes the transpose as a flag,
+/// the transposed copy (of `nn.Linear`'s weights, at every call) goes.
+struct FoldTransposeIntoGemm : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op->hasAttr("taylor.gemm") || !op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not a GEMM on tensors");
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    SmallVector<Value> inputs = op.getDpsInputs();
+    bool changed = false;
+    for (unsigned i = 0; i < 2; ++i) {
+      auto transpose = inputs[i].getDefiningOp<linalg::TransposeOp>();
+      if (!transpose || !transpose.hasPureTensorSemantics() ||
+          transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+        continue;
+      inputs[i] = transpose.getInput();
+      maps[i] = AffineMap::get(
+          3, 0, {maps[i].getResult(1), maps[i].getResult(0)}, op.getContext());
+      changed = true;
+    }
+    if (!changed)
+      return rewriter.notifyMatchFailure(op, "no transposed operand");
+    rewriter.modifyOpInPlace(op, [&] {
+      op->setOperands(0, 2, inputs);
+      op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+    });
+    return success();
+  }
+};
+
 /// Splits a multi-result reduction generic whose results are computed
 /// independently (each yielded value depends on its own output argument and
 /// on inputs only, through disjoint body ops) into one generic per result:
@@ -279,7 +312,7 @@ struct TaylorContractionsToGemmPass
     unsigned rewritten = 0;
     RewritePatternSet patterns(&getContext());
     patterns.add<ContractionToGemm>(&getContext(), rewritten);
-    patterns.add<SplitIndependentResults>(&getContext());
+    patterns.add<SplitIndependentResults, FoldTransposeIntoGemm>(&getContext());
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
     if (failed(

@@ -118,3 +118,47 @@ func.func @shared(%x1: tensor<3x8x5xf64>, %w: tensor<5x16xf64>, %init: tensor<3x
   } -> (tensor<3x8x16xf64>, tensor<3x8x16xf64>)
   return %y#0, %y#1 : tensor<3x8x16xf64>, tensor<3x8x16xf64>
 }
+
+// nn.Linear's weight [h, d], transposed by torch-mlir before the product:
+// the product reads the weight itself through the transposed map (BLAS
+// takes a transpose flag) and the transpose goes — for both products.
+// CHECK-LABEL: func.func @linear_weight(
+// CHECK-SAME:    %[[X:.*]]: tensor<8x5xf64>, %[[X1:.*]]: tensor<3x8x5xf64>, %[[W:.*]]: tensor<16x5xf64>)
+// CHECK-NOT:     linalg.transpose
+// CHECK:         linalg.generic {indexing_maps = [#[[MK]], #[[NK]], #[[MN]]]
+// CHECK-SAME:      ins(%[[X]], %[[W]] : tensor<8x5xf64>, tensor<16x5xf64>)
+// CHECK:         linalg.generic {indexing_maps = [#[[MK]], #[[NK]], #[[MN]]]
+// CHECK-SAME:      ins(%{{.*}}, %[[W]] : tensor<24x5xf64>, tensor<16x5xf64>)
+func.func @linear_weight(%x: tensor<8x5xf64>, %x1: tensor<3x8x5xf64>, %w: tensor<16x5xf64>) -> (tensor<8x16xf64>, tensor<3x8x16xf64>) {
+  %zero = arith.constant 0.0 : f64
+  %et = tensor.empty() : tensor<5x16xf64>
+  %wt = linalg.transpose ins(%w : tensor<16x5xf64>) outs(%et : tensor<5x16xf64>) permutation = [1, 0]
+  %e0 = tensor.empty() : tensor<8x16xf64>
+  %f0 = linalg.fill ins(%zero : f64) outs(%e0 : tensor<8x16xf64>) -> tensor<8x16xf64>
+  %y0 = linalg.matmul ins(%x, %wt : tensor<8x5xf64>, tensor<5x16xf64>) outs(%f0 : tensor<8x16xf64>) -> tensor<8x16xf64>
+  %e1 = tensor.empty() : tensor<3x8x16xf64>
+  %f1 = linalg.fill ins(%zero : f64) outs(%e1 : tensor<3x8x16xf64>) -> tensor<3x8x16xf64>
+  %y1 = linalg.generic {indexing_maps = [#x1, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x1, %wt : tensor<3x8x5xf64>, tensor<5x16xf64>) outs(%f1 : tensor<3x8x16xf64>) {
+  ^bb0(%a: f64, %b: f64, %o: f64):
+    %m = arith.mulf %a, %b : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  } -> tensor<3x8x16xf64>
+  return %y0, %y1 : tensor<8x16xf64>, tensor<3x8x16xf64>
+}
+
+// A transpose with another user stays for it; the product still reads the
+// source.
+// CHECK-LABEL: func.func @transpose_kept(
+// CHECK:         %[[T:.*]] = linalg.transpose
+// CHECK:         linalg.generic {indexing_maps = [#[[MK]], #[[NK]], #[[MN]]]
+// CHECK:         return %{{.*}}, %[[T]]
+func.func @transpose_kept(%x: tensor<8x5xf64>, %w: tensor<16x5xf64>) -> (tensor<8x16xf64>, tensor<5x16xf64>) {
+  %zero = arith.constant 0.0 : f64
+  %et = tensor.empty() : tensor<5x16xf64>
+  %wt = linalg.transpose ins(%w : tensor<16x5xf64>) outs(%et : tensor<5x16xf64>) permutation = [1, 0]
+  %e0 = tensor.empty() : tensor<8x16xf64>
+  %f0 = linalg.fill ins(%zero : f64) outs(%e0 : tensor<8x16xf64>) -> tensor<8x16xf64>
+  %y0 = linalg.matmul ins(%x, %wt : tensor<8x5xf64>, tensor<5x16xf64>) outs(%f0 : tensor<8x16xf64>) -> tensor<8x16xf64>
+  return %y0, %wt : tensor<8x16xf64>, tensor<5x16xf64>
+}
