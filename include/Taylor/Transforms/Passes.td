@@ -173,6 +173,12 @@ def TaylorContractionsToGemm
     first split into one generic per result: standard Taylor mode computes
     `f_1 .. f_K` of a linear contraction in one loop nest, and each is a
     matrix product of its own.
+
+    A matrix product whose `a` or `b` is a 2-D `linalg.transpose`
+    (permutation `[1, 0]`; torch-mlir transposes `nn.Linear`'s weight before
+    every product) reads the transpose's source through the transposed map
+    instead: BLAS takes the transpose as a flag and the copy disappears once
+    nothing else reads it.
   }];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect",
