@@ -114,7 +114,8 @@ class CompiledOperator:
         self._tensor_shapes = [tuple(t.shape) for _, t in tensors]
         self._output_tail: tuple[int, ...] | None = None
         self._artifacts: dict[int | None, _Artifact] = {}
-        # Compiled for the part of the batch each thread computes (`threads`).
+        self._bytes_per_datum = self._coefficient_bytes_per_datum(tensors, x)
+        # Compiled for the parts of the batch a call computes (`threads`).
         sizes = [self.batch] if dynamic_batch else self._part_sizes(self.batch)
         self.artifact = self._artifact_for(sizes[0], x[: sizes[0]])
         for size in sizes[1:]:
@@ -221,9 +222,25 @@ class CompiledOperator:
             tensors.append(as_input(value, self.dtype))
         return tensors
 
-    @staticmethod
-    def _part_sizes(batch: int) -> list[int]:
-        return sorted({stop - start for start, stop in threads.split(batch)})
+    def _coefficient_bytes_per_datum(self, tensors, x: torch.Tensor) -> int:
+        """Estimated size of one datum's largest coefficient tensor: the
+        coefficients a direction carries × the directions × the model's
+        widest feature dimension (of its parameters) × the element size."""
+        width = max(
+            [self.input_dim]
+            + [max(t.shape) for _, t in tensors if t.is_floating_point() and t.ndim]
+        )
+        coefficients = max(
+            t.num_directions * (max(t.order - 1, 1) if self.collapsed else t.order)
+            for t in self._plan.terms
+        )
+        return coefficients * width * x.element_size()
+
+    def _parts(self, batch: int) -> list[tuple[int, int]]:
+        return threads.split(batch, bytes_per_datum=self._bytes_per_datum)
+
+    def _part_sizes(self, batch: int) -> list[int]:
+        return sorted({stop - start for start, stop in self._parts(batch)})
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = self._check_input(x)
@@ -244,7 +261,7 @@ class CompiledOperator:
             if callable(d):
                 d = torch.from_numpy(np.ascontiguousarray(d(), dtype=self._np_dtype))
             directions.append(d)
-        parts = threads.split(batch)
+        parts = self._parts(batch)
         if len(parts) == 1:
             blas.set_num_threads(threads.get_num_threads())
             return self._run(x, tensors, directions)

@@ -1,26 +1,36 @@
-"""How many threads compiled operators run on.
+"""How many threads compiled operators run on, and how a batch is split.
 
-A call of a `CompiledOperator` on a batch of at least ``2 * MIN_CHUNK``
-data splits the batch into one contiguous part per thread (at least
-``MIN_CHUNK`` data each) and computes the parts concurrently, each with a
-single-threaded BLAS (the compiled code releases the GIL while it runs). The
-whole computation — matrix products and the elementwise jet arithmetic — then
-uses every core, without the threads of a multi-threaded BLAS waiting for
-each other between products. Smaller batches run in one call with a BLAS of
-`get_num_threads()` threads. Measured in ``docs/performance.md``.
+A call of a `CompiledOperator` splits its batch into parts and computes them
+concurrently, one part at a time per thread, each with a single-threaded
+BLAS (the compiled code releases the GIL while it runs): the matrix products
+and the elementwise jet arithmetic then use every core, without the threads
+of a multi-threaded BLAS waiting for each other between products.
 
-The default is every core this process may run on
+Parts are small enough that one part's largest coefficient tensor (its
+directions × data × the model's widest layer) stays within
+`PART_BYTES`: the working memory of a call is bounded by the thread count,
+not by the batch size, and a part's tensors are more often still in cache.
+Parts hold at least `MIN_CHUNK` data (matrix products of fewer rows lose
+speed, and each part costs a call); their sizes differ by at most one, so a
+call needs at most two compiled artifacts. A batch of fewer than
+``2 * MIN_CHUNK`` data that fits the budget runs in one piece, with a BLAS
+of `get_num_threads()` threads. Measured in ``docs/performance.md``.
+
+The default thread count is every core this process may run on
 (``os.sched_getaffinity``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-#: The smallest part of a batch a thread computes.
+#: The smallest part of a batch a call computes on its own.
 MIN_CHUNK = 16
+#: The budget of a part's largest coefficient tensor, in bytes.
+PART_BYTES = 8 << 20
 
 _LOCK = threading.Lock()
 _THREADS = max(1, len(os.sched_getaffinity(0)))
@@ -53,11 +63,29 @@ def pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def split(batch: int, threads: int | None = None) -> list[tuple[int, int]]:
-    """The parts ``[start, stop)`` a batch is computed in: one per thread, of
-    sizes differing by at most one, none smaller than `MIN_CHUNK`."""
+def split(
+    batch: int, threads: int | None = None, bytes_per_datum: int = 0
+) -> list[tuple[int, int]]:
+    """The parts ``[start, stop)`` a batch is computed in.
+
+    Args:
+      batch: the number of data.
+      threads: the thread count (default `get_num_threads()`).
+      bytes_per_datum: the size of one datum's largest coefficient tensor;
+        parts stay within `PART_BYTES` of it (0: no limit).
+    """
     threads = _THREADS if threads is None else threads
+    largest = batch
+    if bytes_per_datum > 0:
+        largest = max(MIN_CHUNK, PART_BYTES // bytes_per_datum)
+    if batch < 2 * MIN_CHUNK and batch <= largest:
+        return [(0, batch)]
     parts = max(1, min(threads, batch // MIN_CHUNK))
+    # Enough parts to respect the budget, a multiple of the threads.
+    needed = math.ceil(batch / largest)
+    if needed > parts:
+        parts = math.ceil(needed / threads) * threads
+        parts = max(1, min(parts, batch // MIN_CHUNK))
     size, extra = divmod(batch, parts)
     bounds, start = [], 0
     for i in range(parts):
@@ -67,4 +95,11 @@ def split(batch: int, threads: int | None = None) -> list[tuple[int, int]]:
     return bounds
 
 
-__all__ = ["MIN_CHUNK", "get_num_threads", "pool", "set_num_threads", "split"]
+__all__ = [
+    "MIN_CHUNK",
+    "PART_BYTES",
+    "get_num_threads",
+    "pool",
+    "set_num_threads",
+    "split",
+]

@@ -2,6 +2,7 @@
 into one part per thread, computed concurrently; the result is the same as
 in one piece."""
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -42,6 +43,30 @@ def small_parts(monkeypatch):
 )
 def test_split(batch, count, parts):
     assert threads.split(batch, count) == parts
+
+
+@pytest.mark.parametrize("batch", [1, 15, 31, 32, 33, 100, 256, 1000, 4099])
+@pytest.mark.parametrize("count", [1, 2, 3])
+@pytest.mark.parametrize("bytes_per_datum", [0, 8, 50 * 768 * 8, 1 << 22, 1 << 30])
+def test_split_properties(batch, count, bytes_per_datum):
+    parts = threads.split(batch, count, bytes_per_datum)
+    assert parts[0][0] == 0 and parts[-1][1] == batch
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
+    sizes = [stop - start for start, stop in parts]
+    assert max(sizes) - min(sizes) <= 1
+    if len(parts) > 1:
+        assert min(sizes) >= threads.MIN_CHUNK
+    if bytes_per_datum:
+        budget = max(threads.MIN_CHUNK, threads.PART_BYTES // bytes_per_datum)
+        assert max(sizes) <= max(budget, 2 * threads.MIN_CHUNK - 1)
+
+
+def test_split_bounds_the_paper_mlp_laplacian_parts():
+    """50 directions × 768 features × 8 bytes per datum: 27 data per part at
+    most, an even number of parts on 2 threads."""
+    parts = threads.split(256, 2, 50 * 768 * 8)
+    sizes = [stop - start for start, stop in parts]
+    assert len(parts) == 10 and set(sizes) == {25, 26}
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
