@@ -52,11 +52,20 @@ lit:
 pytest:
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q test/numerics test/compile
 
-# Standard vs collapsed Taylor mode on the paper MLP (benchmarks/README.md);
-# pass options with BENCH_ARGS, e.g. `make bench BENCH_ARGS="--batch 2 --repeats 3"`.
-bench: install
+# Benchmarks (benchmarks/README.md): GEMM throughput, standard vs collapsed
+# Taylor mode (options: BENCH_ARGS, e.g. `make bench BENCH_ARGS="--batch 2
+# --repeats 3"`), then every operator side by side with torch.func,
+# jet-for-pytorch and folx (options: OPERATORS_ARGS, e.g.
+# `make bench OPERATORS_ARGS="--quick"`; it sets up its own Python 3.12
+# environment for the peers in build/peers/py312 the first time, ~5 GB).
+bench: install $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/gemm_throughput.py
 	$(BIN)/python benchmarks/collapse_mlp.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/operators.py $(OPERATORS_ARGS)
+
+$(VENV)/.bench-deps: benchmarks/requirements.txt $(VENV)/.deps
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
+	touch $@
 
 # Regenerates the dialect and pass documentation from ODS into docs/generated.
 docs: install
