@@ -38,15 +38,19 @@ every (operator, dtype, method, batch, samples) runs in its own child process
 ``peers/worker312.py`` for jet and folx) with the same threads (``--threads``,
 default all cores: torch, OpenBLAS, OMP, XLA's Eigen pool; the children are
 pinned to that many cores when it is fewer), the same timing protocol and the
-same memory measurement (``peers/harness.py``): the first call (compile time:
-taylor-mlir's ``tm.compile`` + first call, JAX's jit + first call, eager
-methods' setup + first call), ``--warmup`` untimed calls, then ``--repeats``
-timed calls (at least 3, stopping after ``--max-seconds``); median and
-minimum seconds per call. Peak memory: the child runs with
-``MALLOC_MMAP_THRESHOLD_=65536`` (every buffer above 64 KiB is its own
-``mmap``, returned on ``free``); after the warm-up, ``VmRSS`` is the
-baseline, ``VmHWM`` is reset (``/proc/self/clear_refs``) and read after the
-first timed call: peak = ``VmHWM − baseline``.
+same memory measurement (``peers/harness.py``): the set-up (taylor-mlir's
+``tm.compile``, JAX's ahead-of-time ``jit``, jet's tracing), the first call
+(compile time = set-up + first call), ``--warmup`` untimed calls, then
+``--repeats`` timed calls (at least 3, stopping once the calls took
+``--max-seconds``); median and minimum seconds per call. Peak memory: the
+child runs with ``MALLOC_MMAP_THRESHOLD_=65536`` (every buffer above 64 KiB
+is its own ``mmap``, returned on ``free``); ``VmRSS`` after the set-up is the
+baseline; after the warm-up ``VmHWM`` is reset (``/proc/self/clear_refs``)
+and read after the first timed call: peak = ``VmHWM − baseline`` (what a
+call needs, including what the method keeps between calls). Measurements
+that shared the cores with other processes (``foreign_load``, from
+/proc/stat) are measured again at the end (``--retries``) and marked † if
+they still did.
 
 Correctness: every exact operator's value against ``torch_func`` in float64
 (``max|y − ref| / max|ref|``); stochastic operators: the estimate's mean
@@ -142,6 +146,7 @@ CACHE_VERSION = 2
 #: the seed of the given directions of the stochastic correctness check
 CHECK_SEED = 12345
 PY312_REQUIREMENTS = PEERS / "requirements-py312.txt"
+COMPILER_PATHS = ("lib", "include", "python", "tools", "CMakeLists.txt")
 PY312_DEFAULT = "/root/.pyenv/versions/3.12.1/bin/python"
 
 
@@ -874,8 +879,19 @@ def markdown(report: dict[str, Any]) -> str:
             f"MLP `D -> {' -> '.join(map(str, WIDTHS))} -> 1`, tanh; "
             f"{machine['cpu_model']}, {machine['cores']} cores, "
             f"{config['threads']} threads; {report['date']}; commit "
-            f"`{machine.get('commit')}`; load average at start "
-            f"{machine.get('loadavg_start')}, at end {machine.get('loadavg_end')}."
+            f"`{machine.get('commit')}`"
+            + (
+                " (+ uncommitted compiler changes)"
+                if machine.get("compiler_sources_modified")
+                else ""
+            )
+            + "; load average at start "
+            f"{machine.get('loadavg_start')}, at end {machine.get('loadavg_end')}"
+            + (
+                f"; the run took {report['wall_s'] / 60:.1f} min."
+                if report.get("wall_s")
+                else "."
+            )
         ),
         "",
         (
@@ -885,12 +901,13 @@ def markdown(report: dict[str, Any]) -> str:
         ),
         "",
         (
-            f"Protocol: every measurement in its own process; first call "
-            f"(compile), {config['warmup']} warm-up calls, up to "
-            f"{config['repeats']} timed calls (at least 3, stopping after "
-            f"{config['max_seconds']:.0f} s); median (min) per call. Peak "
-            "memory: `VmHWM − VmRSS` over the first timed call, glibc mmap "
-            "threshold fixed at 64 KiB. GFLOP/s: the nominal collapsed "
+            f"Protocol (benchmarks/README.md): every measurement in its own "
+            f"process; set-up and first call (= compile s), {config['warmup']} "
+            f"warm-up calls, up to {config['repeats']} timed calls (at least 3; "
+            f"{config['max_seconds']:.0f} s for all the calls); median (min) "
+            "per call. Peak memory: `VmHWM` over the first timed call minus "
+            "`VmRSS` after the set-up, glibc mmap threshold fixed at 64 KiB. "
+            "GFLOP/s: the nominal collapsed "
             "Taylor-mode FLOPs (the same count for every method) / median "
             "time. Machine: torch.matmul 2048² "
             f"{fmt(gemm.get('float64'), '.1f')} GFLOP/s (float64), "
@@ -1223,6 +1240,26 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         pass
+    dirty = None
+    try:
+        dirty = bool(
+            subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(REPO),
+                    "status",
+                    "--porcelain",
+                    "--",
+                    *COMPILER_PATHS,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
+    except (OSError, subprocess.CalledProcessError):
+        pass
     return {
         "cpu_model": cpu_model,
         "cores": os.cpu_count(),
@@ -1230,6 +1267,9 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
         "memory_gib": memory,
         "platform": platform.platform(),
         "commit": commit,
+        # uncommitted changes to the compiler's sources (the installed
+        # taylor_mlir may then differ from the commit)
+        "compiler_sources_modified": dirty,
         "loadavg_start": load_average(),
     }
 
@@ -1559,7 +1599,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-seconds",
         type=float,
         default=None,
-        help="time budget of the timed calls of one measurement (default 20)",
+        help="time budget of one measurement's calls: the first, the warm-up and "
+        "the timed ones (at least 3 of them) (default 20)",
     )
     parser.add_argument(
         "--timeout", type=float, default=300, help="limit per child process, s"

@@ -16,8 +16,9 @@ set-up (compilation, tracing; BLAS work buffers primed by `prime_blas`):
    included, took more than a quarter of ``max_seconds``); ``VmRSS`` is read again: what the
    method keeps between calls (``retained_mib``, e.g. buffer caches);
 4. the peak ``VmHWM`` is reset (``5`` written to ``/proc/self/clear_refs``),
-   then ``repeats`` timed calls (at least ``min_repeats``, stopping once they
-   took more than ``max_seconds``); after the first, ``VmHWM`` is read:
+   then ``repeats`` timed calls (at least ``min_repeats``, stopping once all
+   the calls, the first and the warm-up included, took more than
+   ``max_seconds``); after the first, ``VmHWM`` is read:
    ``peak_mib = VmHWM - baseline`` (retained + transient).
 
 The child runs with ``MALLOC_MMAP_THRESHOLD_=65536`` (set by the parent):
@@ -84,6 +85,9 @@ def measure(
     setup_kib = proc_status_kib("VmRSS")
     heap_setup = heap.heap_peak_live() if heap else None
 
+    window_start = time.perf_counter()
+    cpu_start = resource.getrusage(resource.RUSAGE_SELF)
+    busy_start = machine_busy_s()
     start = time.perf_counter()
     first = sync(call())
     first_call_s = time.perf_counter() - start
@@ -107,8 +111,7 @@ def measure(
     peak_reset = reset_peak_rss()
     times: list[float] = []
     peak_kib = heap_peak = None
-    cpu_start = resource.getrusage(resource.RUSAGE_SELF)
-    busy_start = machine_busy_s()
+    timed_cpu_start = resource.getrusage(resource.RUSAGE_SELF)
     gc.disable()
     try:
         for _ in range(max(repeats, 1)):
@@ -119,15 +122,20 @@ def measure(
                 peak_kib = proc_status_kib("VmHWM")
                 heap_peak = heap.heap_peak_peak() if heap else None
             del result
-            if len(times) >= min_repeats and sum(times) > max_seconds:
+            spent = first_call_s + warmup_s + sum(times)
+            if len(times) >= min_repeats and spent > max_seconds:
                 break
     finally:
         gc.enable()
     busy_end = machine_busy_s()
     cpu_end = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_s = sum(
-        getattr(cpu_end, f) - getattr(cpu_start, f) for f in ("ru_utime", "ru_stime")
-    )
+    window_s = time.perf_counter() - window_start
+
+    def cpu_seconds(a: Any, b: Any) -> float:
+        return sum(getattr(b, f) - getattr(a, f) for f in ("ru_utime", "ru_stime"))
+
+    timed_cpu_s = cpu_seconds(timed_cpu_start, cpu_end)
+    window_cpu_s = cpu_seconds(cpu_start, cpu_end)
 
     def mib(a: int | None, b: int | None, unit: float = 1024) -> float | None:
         return None if a is None or b is None else (a - b) / unit
@@ -150,14 +158,15 @@ def measure(
         "heap_retained_mib": mib(heap_idle, heap_setup, MIB),
         # CPU time / wall time of the timed calls: ~threads when the calls
         # keep every thread busy, lower when they wait (or are preempted).
-        "cpu_utilization": cpu_s / sum(times),
-        # Cores kept busy by other processes during the timed calls (the
-        # machine's busy time from /proc/stat minus this process's): ~0 on
-        # a quiet machine; above ~0.3 the measurement shared the cores.
+        "cpu_utilization": timed_cpu_s / sum(times),
+        # Cores kept busy by other processes from the first call to the last
+        # (the machine's busy time from /proc/stat minus this process's): ~0
+        # on a quiet machine; above ~0.3 the measurement shared the cores.
+        # None for windows under 0.25 s (/proc/stat counts 10 ms ticks).
         "foreign_load": (
             None
-            if busy_start is None or busy_end is None
-            else max(busy_end - busy_start - cpu_s, 0.0) / sum(times)
+            if busy_start is None or busy_end is None or window_s < 0.25
+            else max(busy_end - busy_start - window_cpu_s, 0.0) / window_s
         ),
     }, first
 
