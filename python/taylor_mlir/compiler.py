@@ -315,12 +315,13 @@ class CompiledOperator:
         return total.reshape(batch) if self._squeeze else total
 
     def release_buffers(self) -> None:
-        """Frees the working memory kept for the next call.
+        """Frees the working memory kept for the next calls.
 
-        The compiled code keeps the buffers a call frees for the next call
-        (`jit.AllocationTracker(reuse=True)`): from the second call on it
-        allocates nothing and page-faults nothing, at the price of holding
-        one call's peak working memory between calls. This returns it.
+        Compiled code keeps the buffers a call frees for the next calls (the
+        process's `jit.shared_buffer_pool()`, shared by every compiled
+        operator): from the second call on it allocates nothing and
+        page-faults nothing, at the price of holding the peak working memory
+        between calls. This returns it (for every operator).
         """
         for artifact in self._artifacts.values():
             artifact.jit.release_buffers()

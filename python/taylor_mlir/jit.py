@@ -19,6 +19,7 @@ argument is marked ``bufferization.writable = false`` before bufferization.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import functools
 import threading
@@ -180,7 +181,7 @@ class AllocationTracker:
     are replaced by wrappers around the C library's that record the bytes live
     and the peak (`reset_peak()` starts a new measurement) and, with
     ``reuse=True``, keep freed buffers for the next allocation of the same
-    size instead of returning them.
+    size (or up to `SLACK` smaller) instead of returning them.
 
     Why reuse: the coefficient tensors of a large batch are tens of MB each;
     glibc serves buffers above 32 MiB by `mmap` and unmaps them on `free`, so
@@ -205,6 +206,8 @@ class AllocationTracker:
         self.cached = 0
         self._sizes: dict[int, int] = {}
         self._free_lists: dict[int, list[int]] = {}
+        #: The sizes with cached buffers, ascending.
+        self._cached_sizes: list[int] = []
         self._lock = threading.Lock()
         libc = ctypes.CDLL(None)
         self._malloc = libc.malloc
@@ -232,6 +235,7 @@ class AllocationTracker:
         """Returns the cached free buffers to the C library."""
         with self._lock:
             lists, self._free_lists, self.cached = self._free_lists, {}, 0
+            self._cached_sizes = []
         for pointers in lists.values():
             for pointer in pointers:
                 self._free(pointer)
@@ -240,15 +244,35 @@ class AllocationTracker:
         if getattr(self, "_free_lists", None):
             self.release()
 
+    #: A cached buffer serves a request up to this fraction smaller than it
+    #: (parts of a batch differ by one datum: their buffers by a few %).
+    SLACK = 1 / 8
+
+    def _take_cached(self, size: int) -> tuple[int, int] | None:
+        """The smallest cached buffer of at least `size` bytes (and at most
+        `SLACK` more), removed from the cache: (pointer, its size)."""
+        i = bisect.bisect_left(self._cached_sizes, size)
+        if i == len(self._cached_sizes):
+            return None
+        block = self._cached_sizes[i]
+        if block > size + int(size * self.SLACK):
+            return None
+        pointers = self._free_lists[block]
+        pointer = pointers.pop()
+        if not pointers:
+            del self._free_lists[block]
+            del self._cached_sizes[i]
+        self.cached -= block
+        self.reused += 1
+        return pointer, block
+
     def _on_malloc(self, size: int) -> int | None:
         pointer = None
         with self._lock:
-            cached = self._free_lists.get(size)
-            if cached:
-                pointer = cached.pop()
-                self.cached -= size
-                self.reused += 1
-        if pointer is None:
+            taken = self._take_cached(size) if self.reuse else None
+        if taken is not None:
+            pointer, size = taken
+        else:
             pointer = self._malloc(size)
         if pointer:
             with self._lock:
@@ -266,10 +290,29 @@ class AllocationTracker:
             if size is not None:
                 self.live -= size
                 if self.reuse:
-                    self._free_lists.setdefault(size, []).append(pointer)
+                    if size not in self._free_lists:
+                        self._free_lists[size] = []
+                        bisect.insort(self._cached_sizes, size)
+                    self._free_lists[size].append(pointer)
                     self.cached += size
                     return
         self._free(pointer)
+
+
+_SHARED_POOL: AllocationTracker | None = None
+_SHARED_POOL_LOCK = threading.Lock()
+
+
+def shared_buffer_pool() -> AllocationTracker:
+    """The buffer cache every `JitModule` with `reuse_buffers` (and without
+    `track_allocations`) allocates from: one per process, so that the code
+    compiled for the parts of a batch (sizes differing by one datum) and
+    other operators share their cached buffers."""
+    global _SHARED_POOL
+    with _SHARED_POOL_LOCK:
+        if _SHARED_POOL is None:
+            _SHARED_POOL = AllocationTracker(reuse=True)
+        return _SHARED_POOL
 
 
 class JitModule:
@@ -284,11 +327,12 @@ class JitModule:
       track_allocations: count the heap memory the compiled code allocates
         (`self.allocations`, an `AllocationTracker`): live and peak bytes,
         exactly, independent of the allocator's caching.
-      reuse_buffers: keep the buffers the code frees for its next allocation
-        of the same size (`AllocationTracker(reuse=True)`): from the second
-        call on, a call allocates no new memory and page-faults none; the
-        cache holds one call's peak working memory
-        (`self.allocations.reserved`, freed by `release_buffers()`).
+      reuse_buffers: keep the buffers the code frees for its next
+        allocations (`AllocationTracker(reuse=True)`): from the second call
+        on, a call allocates no new memory and page-faults none. The cache
+        is the process's `shared_buffer_pool()` (a module's own one with
+        `track_allocations`); it holds the peak working memory of the calls
+        so far (`self.allocations.reserved`; `release_buffers()` frees it).
     """
 
     def __init__(
@@ -334,13 +378,17 @@ class JitModule:
                 for name, address in blas.symbol_addresses().items():
                     self.engine.raw_register_runtime(name, address)
         self.allocations: AllocationTracker | None = None
-        if track_allocations or reuse_buffers:
+        if track_allocations:
             self.allocations = AllocationTracker(reuse=reuse_buffers)
+        elif reuse_buffers:
+            self.allocations = shared_buffer_pool()
+        if self.allocations is not None:
             self.allocations.install(self.engine)
 
     def release_buffers(self) -> None:
-        """Frees the buffers kept for reuse (`reuse_buffers`); the next call
-        allocates anew."""
+        """Frees the buffers kept for reuse (`reuse_buffers`; those of the
+        shared pool: of every module using it); the next call allocates
+        anew."""
         if self.allocations is not None:
             self.allocations.release()
 
@@ -439,4 +487,5 @@ __all__ = [
     "JitModule",
     "TensorSpec",
     "run_pipeline",
+    "shared_buffer_pool",
 ]

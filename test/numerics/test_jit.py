@@ -268,29 +268,54 @@ def test_matrix_products_call_blas_with_any_thread_count():
 
 def test_buffers_are_reused_across_calls(rng):
     """With `reuse_buffers` (the default), the buffers a call frees serve the
-    next call's allocations: the second call allocates nothing new."""
+    next call's allocations: the second call allocates nothing new. The
+    cache is the process's shared pool."""
+    from taylor_mlir.jit import shared_buffer_pool
+
     B, D, N = 64, 32, 48
     mod = JitModule(MLP_LAYER.format(B=B, D=D, N=N, T="f64"))
-    x, w, b = (
-        rng.standard_normal((B, D)),
-        rng.standard_normal((D, N)),
-        rng.standard_normal(N),
-    )
+    x = rng.standard_normal((B, D))
+    w, b = rng.standard_normal((D, N)), rng.standard_normal(N)
     want = np.tanh(x @ w + b)
     tracker = mod.allocations
+    assert tracker is shared_buffer_pool()
+    tracker.release()
+    allocations, reused = tracker.allocations, tracker.reused
     np.testing.assert_allclose(mod.layer(x, w, b)[0], want, rtol=1e-13)
-    first = tracker.allocations
-    assert first >= 1 and tracker.live == 0
+    first = tracker.allocations - allocations
+    assert first >= 1 and tracker.live == 0 and tracker.reused == reused
     assert tracker.cached == tracker.reserved >= B * N * 8
     reserved = tracker.reserved
     for _ in range(3):
         np.testing.assert_allclose(mod.layer(x, w, b)[0], want, rtol=1e-13)
-    assert tracker.reused == 3 * first
-    assert tracker.allocations == 4 * first and tracker.reserved == reserved
+    assert tracker.reused - reused == 3 * first
+    assert tracker.allocations - allocations == 4 * first
+    assert tracker.reserved == reserved
     mod.release_buffers()
     assert tracker.cached == 0 and tracker.reserved == 0
     np.testing.assert_allclose(mod.layer(x, w, b)[0], want, rtol=1e-13)
-    assert tracker.reused == 3 * first
+    assert tracker.reused - reused == 3 * first
+
+
+def test_cached_buffers_serve_slightly_smaller_requests():
+    """A parts' buffers differ by a datum: a cached buffer serves a request
+    up to 1/8 smaller than it, not a much smaller one."""
+    from taylor_mlir.jit import AllocationTracker
+
+    pool = AllocationTracker(reuse=True)
+    big = pool._on_malloc(1000)
+    pool._on_free(big)
+    assert pool._on_malloc(900) == big and pool.reused == 1
+    assert pool.live == 1000 and pool.cached == 0
+    pool._on_free(big)
+    small = pool._on_malloc(500)
+    assert small != big and pool.reused == 1 and pool.cached == 1000
+    pool._on_free(small)
+    assert pool._on_malloc(1000) == big and pool._on_malloc(500) == small
+    pool._on_free(big)
+    pool._on_free(small)
+    pool.release()
+    assert pool.cached == 0 and pool.reserved == 0
 
 
 def test_buffers_are_returned_without_reuse(rng):
