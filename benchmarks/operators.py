@@ -1525,7 +1525,8 @@ def run_benchmark(args: argparse.Namespace) -> None:
     write()
     text = markdown(report)
     md_path.write_text(text)
-    written = [] if args.quick or args.no_plots else plots(report, out_dir / "plots")
+    skip_plots = args.quick or args.no_plots or args.memory_check
+    written = [] if skip_plots else plots(report, out_dir / "plots")
     print(text)
     log(
         f"wrote {json_path}, {md_path}"
@@ -1543,7 +1544,8 @@ def report_only(args: argparse.Namespace) -> None:
     report["targets"] = targets(report["measurements"], report["config"]["batch"][-1])
     text = markdown(report)
     (out_dir / f"{stem}.md").write_text(text)
-    written = [] if args.quick or args.no_plots else plots(report, out_dir / "plots")
+    skip_plots = args.quick or args.no_plots or args.memory_check
+    written = [] if skip_plots else plots(report, out_dir / "plots")
     print(text)
     log(f"wrote {out_dir / stem}.md and {len(written)} plots")
 
