@@ -61,6 +61,7 @@ pytest:
 bench: install $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/gemm_throughput.py
 	$(BIN)/python benchmarks/collapse_mlp.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/profile_stages.py
 	$(BIN)/python benchmarks/operators.py $(OPERATORS_ARGS)
 
 $(VENV)/.bench-deps: benchmarks/requirements.txt $(VENV)/.deps
