@@ -95,7 +95,6 @@ import statistics
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -382,11 +381,7 @@ def worker_main(spec_text: str) -> None:
     try:
         result = run_worker(spec)
     except Exception as error:  # noqa: BLE001 (reported; the parent goes on)
-        result = {
-            "status": "error",
-            "reason": f"{type(error).__name__}: {error}",
-            "traceback": traceback.format_exc(limit=8),
-        }
+        result = harness.error_result(error)
     harness.emit(result)
 
 
@@ -1214,6 +1209,19 @@ def heap_peak_env(args: argparse.Namespace) -> dict[str, str]:
     return {"LD_PRELOAD": str(library), "HEAP_PEAK_LIB": str(library)}
 
 
+def git(*args: str) -> str | None:
+    """The output of ``git -C <repo> *args`` (stripped), None if it fails."""
+    try:
+        return subprocess.run(
+            ["git", "-C", str(REPO), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def machine_info(args: argparse.Namespace) -> dict[str, Any]:
     cpu_model = platform.processor()
     try:
@@ -1230,36 +1238,9 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
                 memory = int(line.split()[1]) / 2**20
     except OSError:
         pass
-    commit = None
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    dirty = None
-    try:
-        dirty = bool(
-            subprocess.run(
-                [
-                    "git",
-                    "-C",
-                    str(REPO),
-                    "status",
-                    "--porcelain",
-                    "--",
-                    *COMPILER_PATHS,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-        )
-    except (OSError, subprocess.CalledProcessError):
-        pass
+    commit = git("rev-parse", "--short", "HEAD")
+    status = git("status", "--porcelain", "--", *COMPILER_PATHS)
+    dirty = None if status is None else bool(status)
     return {
         "cpu_model": cpu_model,
         "cores": os.cpu_count(),

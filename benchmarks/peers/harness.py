@@ -38,6 +38,7 @@ import resource
 import statistics
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -243,6 +244,16 @@ def apply_threads_in_child(threads: int) -> None:
         torch.set_num_threads(threads)
     except ImportError:
         pass
+
+
+def error_result(error: BaseException) -> dict[str, Any]:
+    """The child's result for a measurement that raised `error` (reported;
+    the parent goes on)."""
+    return {
+        "status": "error",
+        "reason": f"{type(error).__name__}: {error}",
+        "traceback": traceback.format_exc(limit=8),
+    }
 
 
 def emit(result: dict[str, Any]) -> None:

@@ -34,7 +34,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from typing import Any
 
 import numpy as np
@@ -251,11 +250,7 @@ def main() -> None:
             raise ValueError(f"unknown method {spec['method']!r}")
         result["status"] = "ok"
     except Exception as error:  # noqa: BLE001 (reported; the parent goes on)
-        result = {
-            "status": "error",
-            "reason": f"{type(error).__name__}: {error}",
-            "traceback": traceback.format_exc(limit=8),
-        }
+        result = harness.error_result(error)
     harness.emit(result)
 
 
