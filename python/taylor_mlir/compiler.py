@@ -253,7 +253,8 @@ class CompiledOperator:
                 shape = (order + 1, r, *out_shape)
             empty = torch.empty(shape, dtype=self.dtype)
             return empty.squeeze(-1) if self._squeeze else empty
-        tensors = self._tensors()
+        # numpy views made once per call, not once per part.
+        tensors = [t.cpu().numpy() for t in self._tensors()]
         # Directions drawn once per call, shared by every part of the batch.
         directions = []
         for i, term in enumerate(self._plan.terms):
@@ -280,7 +281,7 @@ class CompiledOperator:
     def _run(
         self,
         x: torch.Tensor,
-        tensors: list[torch.Tensor],
+        tensors: list[np.ndarray],
         directions: list[torch.Tensor | None],
     ) -> torch.Tensor:
         """The operator on one batch (or part of one), on this thread."""
