@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import datetime
-import itertools
 import json
 import os
 import subprocess
@@ -51,17 +50,6 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ["BLAS", "allocator", "generated code", "boundary", "Python"]
-
-
-def paper_mlp(dim: int, dtype):
-    import torch
-
-    torch.manual_seed(0)
-    widths = [dim, 768, 768, 512, 512]
-    layers = []
-    for a, b in itertools.pairwise(widths):
-        layers += [torch.nn.Linear(a, b), torch.nn.Tanh()]
-    return torch.nn.Sequential(*layers, torch.nn.Linear(512, 1)).to(dtype)
 
 
 def operator_options(op: str, dim: int) -> dict:
@@ -142,7 +130,9 @@ def worker(args: argparse.Namespace) -> dict:
 
     tm.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
-    model = paper_mlp(args.dim, dtype)
+    from collapse_mlp import PAPER_WIDTHS, build_model
+
+    model = build_model(args.dim, PAPER_WIDTHS, seed=0).to(dtype)
     x = torch.randn(
         args.batch, args.dim, generator=torch.Generator().manual_seed(1)
     ).to(dtype)
