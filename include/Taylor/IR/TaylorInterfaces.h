@@ -54,6 +54,25 @@ propagateCollapsedJetsByParts(TaylorRuleOpInterface op, OpBuilder &builder,
                               ArrayRef<CoefficientList> operands, Value weights,
                               SmallVectorImpl<CoefficientList> &results);
 
+/// The adjoints (cotangents) of the values of a function being reversed, as
+/// seen by the adjoint rules (`AdjointRuleOpInterface`). A null adjoint is
+/// identically zero. Implemented by `taylor-reverse`.
+class AdjointState {
+public:
+  virtual ~AdjointState() = default;
+  /// Whether `primal` needs an adjoint: a floating-point tensor that depends
+  /// on a differentiated argument and influences a differentiated result.
+  virtual bool isActive(Value primal) const = 0;
+  /// The adjoint accumulated so far for `primal` (null: zero).
+  virtual Value getAdjoint(Value primal) const = 0;
+  /// Replaces the adjoint of `primal` by `adjoint`, which must already
+  /// include the previously accumulated one (rules that accumulate in place).
+  virtual void setAdjoint(Value primal, Value adjoint) = 0;
+  /// Adds `contribution` (of `primal`'s type) to the adjoint of `primal`.
+  virtual void addToAdjoint(OpBuilder &builder, Location loc, Value primal,
+                            Value contribution) = 0;
+};
+
 } // namespace taylor
 } // namespace mlir
 

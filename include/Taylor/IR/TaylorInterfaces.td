@@ -106,4 +106,32 @@ def Taylor_ScalarTaylorRuleOpInterface
   ];
 }
 
+def Taylor_AdjointRuleOpInterface : OpInterface<"AdjointRuleOpInterface"> {
+  let cppNamespace = "::mlir::taylor";
+  let description = [{
+    A tensor-level op that can pull adjoints (cotangents) back through
+    itself: given the adjoints of its results, it adds the vector-Jacobian
+    products to the adjoints of its active operands. This is what
+    `taylor-reverse` asks of every op on the path from a differentiated
+    argument to a differentiated result.
+
+    The rule runs after every primal op, so it may read any primal value
+    (store-all at the granularity of tensors); what it needs from inside a
+    structured op's body (e.g. `tanh(x)`) it recomputes from the stored
+    operands. Adjoints are read and accumulated through `AdjointState`.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Emits, before the builder's insertion point, the contributions of the
+        adjoints of this op's results (`state.getAdjoint(result)`, null when
+        zero) to the adjoints of its operands for which `state.isActive`
+        holds. Returns failure, after emitting a diagnostic, if the op's
+        configuration has no adjoint.
+      }],
+      "::llvm::LogicalResult", "buildAdjoint",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::mlir::taylor::AdjointState &":$state)>
+  ];
+}
+
 #endif // TAYLOR_IR_TAYLORINTERFACES_TD

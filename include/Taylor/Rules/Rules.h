@@ -24,12 +24,20 @@ void registerLinalgTaylorRules(DialectRegistry &registry);
 /// Rules of the shape-manipulating `tensor` ops.
 void registerTensorTaylorRules(DialectRegistry &registry);
 
-/// Registers the Taylor-mode rules of every supported upstream dialect.
+/// Adjoint rules of every `linalg` structured op, from its scalar body.
+void registerLinalgAdjointRules(DialectRegistry &registry);
+/// Adjoint rules of the shape-manipulating `tensor` ops.
+void registerTensorAdjointRules(DialectRegistry &registry);
+
+/// Registers the Taylor-mode and adjoint rules of every supported upstream
+/// dialect.
 inline void registerAllTaylorRules(DialectRegistry &registry) {
   registerArithTaylorRules(registry);
   registerMathTaylorRules(registry);
   registerLinalgTaylorRules(registry);
   registerTensorTaylorRules(registry);
+  registerLinalgAdjointRules(registry);
+  registerTensorAdjointRules(registry);
 }
 
 /// Whether `value` is a tensor known to be all zeros (a zero splat constant,
@@ -65,6 +73,10 @@ RankedTensorType getDirectionalType(Type primalType, unsigned directions);
 /// `init` is null.
 Value buildWeightedDirectionSum(OpBuilder &builder, Location loc, Value x,
                                 Value weights, Value init = Value());
+
+/// `lhs + rhs` for two floating-point tensors of one type, as an elementwise
+/// `linalg.generic`.
+Value buildTensorAdd(OpBuilder &builder, Location loc, Value lhs, Value rhs);
 
 /// `value : T` reshaped to `tensor<1 x T>` (one direction).
 Value addUnitDirection(OpBuilder &builder, Location loc, Value value);

@@ -440,4 +440,83 @@ def TaylorJet : Pass<"taylor-jet", "ModuleOp"> {
   ];
 }
 
+def TaylorReverse : Pass<"taylor-reverse", "ModuleOp"> {
+  let summary = "Reverse-mode AD: a function's vector-Jacobian products";
+  let description = [{
+    Adds to the module a function that computes, besides the results of a
+    linalg-on-tensors function `@f`, the vector-Jacobian products of chosen
+    results with respect to chosen arguments:
+
+        @f(a_0, ..., a_{n-1}) -> (r_0, ..., r_{m-1})
+        @f_vjp(a_0, ..., a_{n-1}, r̄_i, ...) -> (r_0, ..., r_{m-1}, ā_j, ...)
+
+    with one cotangent argument `r̄_i` per differentiated result (`results`,
+    default: every floating-point tensor result) and one gradient result
+    `ā_j = Σ_i r̄_i · ∂r_i/∂a_j` per differentiated argument (`arguments`,
+    default: every floating-point tensor argument), in the order given.
+
+    The new function first computes `@f`'s body unchanged, then walks it
+    backwards and asks every op on a path from a differentiated argument to
+    a differentiated result for its adjoint (`AdjointRuleOpInterface`,
+    attached to upstream ops as external models): one `linalg.generic` per
+    active operand of a structured op, derived from the op's scalar body,
+    and the transposes of the tensor ops. Adjoints of a value used several
+    times are added. An op without a rule is reported with its location and
+    the pass fails.
+
+    What is stored and what is recomputed: the adjoints read the primal
+    *tensors* (every op's operands stay alive until their adjoint has used
+    them; bufferization and `taylor-early-dealloc` free each buffer after its
+    last use), and recompute every *scalar* of a structured op's body
+    (`tanh(x)` is computed again from the stored `x`, not stored).
+
+    The input and output are linalg on tensors, like the programs
+    torch-mlir emits and `taylor-lower` produces: the transform composes
+    with `taylor-jet` in either order (gradients of Taylor-mode operators;
+    Hessian-vector products as `taylor-jet{order=1}` over `taylor-reverse`)
+    and with itself.
+
+    Example: `taylor-opt --taylor-reverse="arguments=0"` on
+
+    ```mlir
+    func.func @f(%x: tensor<4xf64>) -> tensor<4xf64> {
+      %e = tensor.empty() : tensor<4xf64>
+      %y = linalg.generic {indexing_maps = [#id, #id],
+             iterator_types = ["parallel"]} ins(%x : tensor<4xf64>)
+             outs(%e : tensor<4xf64>) {
+      ^bb0(%a: f64, %o: f64):
+        %t = math.tanh %a : f64
+        linalg.yield %t : f64
+      } -> tensor<4xf64>
+      return %y : tensor<4xf64>
+    }
+    ```
+
+    adds `@f_vjp(%x, %ybar) -> (y, xbar)` whose adjoint generic recomputes
+    `tanh(x)` and yields `acc + ybar · (1 - tanh(x)²)`.
+  }];
+  let options = [
+    Option<"functionName", "function", "std::string", /*default=*/"\"\"",
+           "Function to differentiate (default: the module's only function)">,
+    Option<"vjpFunctionName", "vjp-function", "std::string",
+           /*default=*/"\"\"",
+           "Name of the new function (default: <function>_vjp)">,
+    ListOption<"arguments", "arguments", "unsigned",
+               "Indices of the differentiated arguments (default: every "
+               "floating-point tensor argument)">,
+    ListOption<"results", "results", "unsigned",
+               "Indices of the results that receive cotangents (default: "
+               "every floating-point tensor result)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let statistics = [
+    Statistic<"numAdjointOps", "num-adjoint-ops",
+              "Number of ops whose adjoint rule was applied">,
+  ];
+}
+
 #endif // TAYLOR_TRANSFORMS_PASSES_TD
