@@ -13,6 +13,7 @@ from typing import Any
 from . import ir
 from ._plans import _Term
 from .errors import CompilationError, UnsupportedOperationError, run_pipeline
+from ._program import Program
 from .jit import DEFAULT_PIPELINE, JitModule
 from .torch_import import NODE_LOCATION_PREFIX, ImportedModule
 
@@ -169,6 +170,12 @@ class _Artifact:
                 raise _as_unsupported(error, nodes) from None
             self.timings["taylor-to-llvm + JIT"] = time.perf_counter() - start
             self.ir["llvm"] = str(self.jit.module)
+        #: Per term: its jet function as a differentiable `Program` (the
+        #: reverse transform runs on the lowered IR when a gradient is first
+        #: asked for).
+        self.programs = [
+            Program(self.ir["lowered"], t.function, jit=self.jit) for t in self.terms
+        ]
         inner = ", ".join(p[len("builtin.module(") : -1] for _, p in stages)
         self.pipeline = (
             f"builtin.module({inner}, {DEFAULT_PIPELINE[len('builtin.module(') : -1]})"

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import blas, threads
+from . import _autograd, _program, blas, threads
 from ._artifact import _Artifact, _unsupported
 from ._export import (
     as_input,
@@ -206,22 +206,6 @@ class CompiledOperator:
             raise ValueError(f"expected a CPU tensor, got one on {x.device}")
         return x.detach()
 
-    def _tensors(self) -> list[torch.Tensor]:
-        """The model's current parameters and buffers, in the compiled order."""
-        current = dict(named_tensors(self._module))
-        tensors = []
-        for name, shape in zip(self._tensor_names, self._tensor_shapes):
-            if name not in current:
-                raise ValueError(f"the model no longer has the tensor {name!r}")
-            value = current[name]
-            if tuple(value.shape) != shape:
-                raise ValueError(
-                    f"the model's {name!r} has shape {tuple(value.shape)}; it was "
-                    f"compiled with shape {shape} (recompile after changing it)"
-                )
-            tensors.append(as_input(value, self.dtype))
-        return tensors
-
     def _coefficient_bytes_per_datum(self, tensors, x: torch.Tensor) -> int:
         """Estimated size of one datum's largest coefficient tensor: the
         coefficients a direction carries × the directions × the model's
@@ -242,7 +226,37 @@ class CompiledOperator:
     def _part_sizes(self, batch: int) -> list[int]:
         return sorted({stop - start for start, stop in self._parts(batch)})
 
+    def _model_tensors(self) -> list[torch.Tensor]:
+        """The model's current parameters and buffers as they are (for
+        autograd), in the compiled order, checked against the compiled
+        shapes."""
+        current = dict(named_tensors(self._module))
+        tensors = []
+        for name, shape in zip(self._tensor_names, self._tensor_shapes):
+            if name not in current:
+                raise ValueError(f"the model no longer has the tensor {name!r}")
+            value = current[name]
+            if tuple(value.shape) != shape:
+                raise ValueError(
+                    f"the model's {name!r} has shape {tuple(value.shape)}; it was "
+                    f"compiled with shape {shape} (recompile after changing it)"
+                )
+            tensors.append(value)
+        return tensors
+
+    def _draw_directions(self) -> list[torch.Tensor | None]:
+        """The directions of each term for one call (drawn once per call,
+        shared by every part of the batch and by the backward pass)."""
+        directions = []
+        for i, term in enumerate(self._plan.terms):
+            d = self._fixed_directions[i] if term.seed == "broadcast" else None
+            if callable(d):
+                d = torch.from_numpy(np.ascontiguousarray(d(), dtype=self._np_dtype))
+            directions.append(d)
+        return directions
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        original = x
         x = self._check_input(x)
         batch = int(x.shape[0])
         out_shape = (batch, *self._output_tail)
@@ -253,60 +267,95 @@ class CompiledOperator:
                 shape = (order + 1, r, *out_shape)
             empty = torch.empty(shape, dtype=self.dtype)
             return empty.squeeze(-1) if self._squeeze else empty
+        model_tensors = self._model_tensors()
+        directions = self._draw_directions()
+        if _autograd.records(original, model_tensors):
+            return _autograd.OperatorFunction.apply(
+                self, directions, original, *model_tensors
+            )
         # numpy views made once per call, not once per part.
-        tensors = [t.cpu().numpy() for t in self._tensors()]
-        # Directions drawn once per call, shared by every part of the batch.
-        directions = []
-        for i, term in enumerate(self._plan.terms):
-            d = self._fixed_directions[i] if term.seed == "broadcast" else None
-            if callable(d):
-                d = torch.from_numpy(np.ascontiguousarray(d(), dtype=self._np_dtype))
-            directions.append(d)
+        tensors = [as_input(t, self.dtype).cpu().numpy() for t in model_tensors]
+        return self._evaluate(x, tensors, directions)
+
+    def _evaluate(
+        self,
+        x: torch.Tensor,
+        tensors: list[Any],
+        directions: list[torch.Tensor | None],
+        differentiable: bool = False,
+    ) -> torch.Tensor:
+        """The operator on a batch, split into parts on the thread pool (in
+        order on this thread when ``differentiable``: the calls are then
+        recorded for autograd, see `_program.apply`)."""
+        batch = int(x.shape[0])
         parts = self._parts(batch)
+        for size in {stop - start for start, stop in parts}:
+            self._artifact_for(None if self.dynamic_batch else size)
+        if differentiable:
+            return self._combine_parts(
+                [
+                    self._run(x[a:b], tensors, directions, differentiable=True)
+                    for a, b in parts
+                ]
+            )
         if len(parts) == 1:
             blas.set_num_threads(threads.get_num_threads())
             return self._run(x, tensors, directions)
-        for size in {stop - start for start, stop in parts}:
-            self._artifact_for(None if self.dynamic_batch else size)
         blas.set_num_threads(1)
-        results = list(
-            threads.pool().map(
-                lambda part: self._run(x[part[0] : part[1]], tensors, directions),
-                parts,
+        return self._combine_parts(
+            list(
+                threads.pool().map(
+                    lambda part: self._run(x[part[0] : part[1]], tensors, directions),
+                    parts,
+                )
             )
         )
+
+    def _combine_parts(self, results: list[torch.Tensor]) -> torch.Tensor:
+        if len(results) == 1:
+            return results[0]
         # Batch dimension: first, or third for "taylor"'s [K+1, R, B(, m)].
         return torch.cat(results, dim=0 if self._plan.terms[0].summed else 2)
+
+    def _term_args(self, i: int, x, tensors, directions) -> list[Any]:
+        """The arguments of term ``i``'s jet function."""
+        term = self._plan.terms[i]
+        args = [x]
+        if term.seed == "broadcast":
+            args.append(directions[i])
+        if term.summed:
+            args.append(self._weights[i])
+        return args + list(tensors)
+
+    def _term_shapes(self, i: int, batch: int) -> list[tuple[int, ...]]:
+        """The shapes of term ``i``'s results for ``batch`` data."""
+        term = self._plan.terms[i]
+        out_shape = (batch, *self._output_tail)
+        return [
+            out_shape if (k == 0 or term.summed) else (term.num_directions, *out_shape)
+            for k in term.results
+        ]
 
     def _run(
         self,
         x: torch.Tensor,
-        tensors: list[np.ndarray],
+        tensors: list[Any],
         directions: list[torch.Tensor | None],
+        differentiable: bool = False,
     ) -> torch.Tensor:
         """The operator on one batch (or part of one), on this thread."""
         batch = int(x.shape[0])
-        out_shape = (batch, *self._output_tail)
         artifact = self._artifact_for(None if self.dynamic_batch else batch)
         total = None
         for i, term in enumerate(self._plan.terms):
-            args = [x]
-            if term.seed == "broadcast":
-                args.append(directions[i])
-            if term.summed:
-                args.append(self._weights[i])
-            args += tensors
-            shapes = [
-                (
-                    out_shape
-                    if (k == 0 or term.summed)
-                    else (term.num_directions, *out_shape)
-                )
-                for k in term.results
-            ]
-            results = artifact.jit.call(term.function, *args, result_shapes=shapes)
+            args = self._term_args(i, x, tensors, directions)
+            shapes = self._term_shapes(i, batch)
+            if differentiable:
+                results = _program.apply(artifact.programs[i], shapes, *args)
+            else:
+                results = artifact.jit.call(term.function, *args, result_shapes=shapes)
             if not term.summed:
-                f0 = results[0].expand(term.num_directions, *out_shape)
+                f0 = results[0].expand(term.num_directions, *results[0].shape)
                 stacked = torch.stack([f0, *results[1:]])
                 return stacked.squeeze(-1) if self._squeeze else stacked
             value = results[-1]
@@ -314,6 +363,23 @@ class CompiledOperator:
                 value = value + self._plan.value_factor[i] * results[0]
             total = value if total is None else total + value
         return total.reshape(batch) if self._squeeze else total
+
+    def _cotangents(self, i: int, grad: torch.Tensor) -> tuple[list[int], list]:
+        """The results of term ``i`` that receive cotangents, and the
+        cotangents, from the gradient of the operator's value on a part."""
+        term = self._plan.terms[i]
+        if not term.summed:
+            if self._squeeze:
+                grad = grad.unsqueeze(-1)
+            cotangents = [grad[0].sum(0)] + [grad[k] for k in term.results[1:]]
+            return list(range(len(term.results))), cotangents
+        batch = int(grad.shape[0])
+        top = grad.reshape(batch, *self._output_tail)
+        results, cotangents = [len(term.results) - 1], [top]
+        if self._plan.value_factor[i]:
+            results.insert(0, 0)
+            cotangents.insert(0, self._plan.value_factor[i] * top)
+        return results, cotangents
 
     def release_buffers(self) -> None:
         """Frees the working memory kept for the next calls.

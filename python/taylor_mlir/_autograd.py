@@ -1,0 +1,167 @@
+"""Compiled operators under ``torch.autograd``.
+
+A call of a `CompiledOperator` whose input or model tensors require grad
+(with grad mode on) is one autograd node, `OperatorFunction`. Its forward
+runs the compiled operator as without autograd and keeps only its inputs
+(``x``, the model's tensors, the directions of the call): no intermediate
+value crosses into Python. Its backward runs, per part of the batch and per
+jet function, the function's vector-Jacobian product — the program that
+``taylor-reverse`` derives from the lowered jet function, which recomputes
+the forward and then pulls the cotangents back (see ``docs/reverse.md``) —
+on the thread pool, and adds the parts' parameter gradients.
+
+With ``create_graph=True`` the backward instead recomputes the operator as
+a graph of differentiable program calls (`_program.apply`) and
+differentiates it with autograd, so the gradients it returns are
+differentiable again (reverse over reverse of the compiled code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from . import blas, threads
+from ._export import as_input
+
+if TYPE_CHECKING:
+    from .compiler import CompiledOperator
+
+
+def records(x: torch.Tensor, tensors: Sequence[torch.Tensor]) -> bool:
+    """Whether a call on ``x`` and the model's ``tensors`` must be recorded
+    for autograd (grad mode on and a floating-point input requires grad)."""
+    if not torch.is_grad_enabled():
+        return False
+    return x.requires_grad or any(
+        t.requires_grad and t.is_floating_point() for t in tensors
+    )
+
+
+def _gradients(
+    op: CompiledOperator,
+    x: torch.Tensor,
+    model_tensors: Sequence[torch.Tensor],
+    directions: list,
+    grad: torch.Tensor,
+    needs: Sequence[bool],
+) -> list[torch.Tensor | None]:
+    """The gradients of ``<grad, op(x)>`` with respect to ``x`` and the
+    model's tensors (None where ``needs`` is false), by the compiled vjp
+    programs, part by part on the thread pool."""
+    x = x.detach()
+    tensors = [as_input(t, op.dtype).cpu().numpy() for t in model_tensors]
+    needs_x, needs_tensors = needs[0], needs[1:]
+    wanted = [
+        i
+        for i, (t, need) in enumerate(zip(model_tensors, needs_tensors))
+        if need and t.is_floating_point()
+    ]
+    parts = op._parts(int(x.shape[0]))
+    summed = op._plan.terms[0].summed
+    grad = grad.detach().to(op.dtype)
+
+    def part_gradients(part: tuple[int, int]):
+        a, b = part
+        xp = x[a:b]
+        gp = grad[a:b] if summed else grad[:, :, a:b]
+        artifact = op._artifact_for(None if op.dynamic_batch else b - a)
+        gx, gt = None, [None] * len(wanted)
+        for i in range(len(op._plan.terms)):
+            args = op._term_args(i, xp, tensors, directions)
+            offset = len(args) - len(tensors)
+            arguments = ([0] if needs_x else []) + [offset + j for j in wanted]
+            results, cotangents = op._cotangents(i, gp)
+            program = artifact.programs[i].vjp(arguments, results)
+            shapes = op._term_shapes(i, b - a) + [
+                tuple(args[k].shape) for k in arguments
+            ]
+            outputs = program(
+                *args,
+                *[c.contiguous() for c in cotangents],
+                result_shapes=shapes,
+            )
+            grads = outputs[len(shapes) - len(arguments) :]
+            if needs_x:
+                gx = grads[0] if gx is None else gx + grads[0]
+                grads = grads[1:]
+            gt = [g if s is None else s + g for s, g in zip(gt, grads)]
+        return gx, gt
+
+    if len(parts) == 1:
+        blas.set_num_threads(threads.get_num_threads())
+        results = [part_gradients(parts[0])]
+    else:
+        blas.set_num_threads(1)
+        results = list(threads.pool().map(part_gradients, parts))
+    out: list[torch.Tensor | None] = [None] * len(needs)
+    if needs_x:
+        out[0] = torch.cat([r[0] for r in results]).to(x.dtype)
+    for k, j in enumerate(wanted):
+        total = results[0][1][k]
+        for r in results[1:]:
+            total = total + r[1][k]
+        out[1 + j] = total.to(model_tensors[j].dtype)
+    return out
+
+
+def _differentiable_gradients(
+    op: CompiledOperator,
+    x: torch.Tensor,
+    model_tensors: Sequence[torch.Tensor],
+    directions: list,
+    grad: torch.Tensor,
+    needs: Sequence[bool],
+) -> list[torch.Tensor | None]:
+    """`_gradients` as a differentiable graph (``create_graph=True``): the
+    operator recomputed through differentiable program calls, then
+    differentiated by autograd."""
+    inputs = [x, *model_tensors]
+    wanted = [i for i, need in enumerate(needs) if need]
+    with torch.enable_grad():
+        # In the operator's dtype, still connected to the model's tensors.
+        tensors = [t.to(op.dtype) if t.is_floating_point() else t for t in model_tensors]
+        value = op._evaluate(x, tensors, directions, differentiable=True)
+        grads = torch.autograd.grad(
+            value,
+            [inputs[i] for i in wanted],
+            grad,
+            create_graph=True,
+            allow_unused=True,
+        )
+    out: list[torch.Tensor | None] = [None] * len(needs)
+    for i, g in zip(wanted, grads):
+        out[i] = torch.zeros_like(inputs[i]) if g is None else g
+    return out
+
+
+class OperatorFunction(torch.autograd.Function):
+    """``OperatorFunction.apply(op, directions, x, *model_tensors)``: the
+    operator's value, differentiable with respect to ``x`` and the model's
+    floating-point tensors."""
+
+    @staticmethod
+    def forward(ctx, op, directions, x, *model_tensors):
+        tensors = [as_input(t, op.dtype).cpu().numpy() for t in model_tensors]
+        value = op._evaluate(x.detach(), tensors, directions)
+        ctx.op = op
+        ctx.directions = directions
+        ctx.save_for_backward(x, *model_tensors)
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, *model_tensors = ctx.saved_tensors
+        needs = list(ctx.needs_input_grad[2:])
+        if not any(needs):
+            return (None,) * (2 + len(needs))
+        compute = (
+            _differentiable_gradients if torch.is_grad_enabled() else _gradients
+        )
+        grads = compute(ctx.op, x, model_tensors, ctx.directions, grad, needs)
+        return (None, None, *grads)
+
+
+__all__: list[Any] = []  # internal to taylor_mlir.compile

@@ -1,0 +1,197 @@
+"""Differentiable compiled programs: one function of an MLIR module (linalg on
+tensors), JIT-compiled on first use, whose vector-Jacobian products are new
+programs built by the ``taylor-reverse`` transform, on demand and cached.
+
+`ProgramFunction` makes a program a node of ``torch.autograd``: its backward
+runs the program's vjp program, itself through `ProgramFunction`, so that a
+backward with ``create_graph=True`` records a differentiable graph and every
+further derivative is reverse mode over reverse mode of the compiled code,
+never a fallback to PyTorch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from . import ir
+from .errors import run_pipeline
+from .jit import JitModule
+
+
+def reverse_pipeline(
+    function: str,
+    vjp_function: str,
+    arguments: Sequence[int],
+    results: Sequence[int],
+) -> str:
+    """The pass pipeline that adds ``@vjp_function`` (``taylor-reverse``),
+    keeps only it, and cleans up."""
+    options = [f"function={function}", f"vjp-function={vjp_function}"]
+    options.append("arguments=" + ",".join(map(str, arguments)))
+    options.append("results=" + ",".join(map(str, results)))
+    return (
+        "builtin.module(taylor-reverse{" + " ".join(options) + "}, "
+        "canonicalize, cse)"
+    )
+
+
+def keep_only(module: ir.Module, name: str) -> None:
+    """Erases every function of ``module`` but ``@name``."""
+    for op in list(module.body.operations):
+        if op.operation.name != "func.func":
+            continue
+        if ir.StringAttr(op.attributes["sym_name"]).value != name:
+            op.operation.erase()
+
+
+def vjp_text(
+    text: str,
+    function: str,
+    arguments: Sequence[int],
+    results: Sequence[int],
+    vjp_function: str | None = None,
+) -> tuple[str, str]:
+    """Runs ``taylor-reverse`` on ``@function`` of the module ``text``;
+    returns the new module (only the vjp function) and its name."""
+    name = vjp_function or f"{function}_vjp"
+    with ir.Context():
+        module = ir.Module.parse(text)
+        run_pipeline(
+            module,
+            reverse_pipeline(function, name, arguments, results),
+            stage="taylor-reverse",
+        )
+        keep_only(module, name)
+        return str(module), name
+
+
+class Program:
+    """``@function`` of the module ``text``, compiled on first call.
+
+    Results are returned in the order of the function's results. ``vjp``
+    gives the program of ``(args, cotangents) -> (results, gradients)``.
+    Thread-safe; compiled code and derived programs are cached.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        function: str,
+        *,
+        depth: int = 0,
+        jit: JitModule | None = None,
+    ):
+        self.text = text
+        self.function = function
+        #: How many reverse transforms produced this program.
+        self.depth = depth
+        #: Compiled code (``jit``: an existing compilation of ``text``).
+        self._jit = jit
+        self._vjps: dict[tuple, Program] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def jit(self) -> JitModule:
+        with self._lock:
+            if self._jit is None:
+                self._jit = JitModule(self.text)
+            return self._jit
+
+    @property
+    def num_results(self) -> int:
+        return len(self.jit.functions[self.function].results)
+
+    def __call__(self, *args: Any, result_shapes=None) -> list[Any]:
+        return self.jit.call(self.function, *args, result_shapes=result_shapes)
+
+    def vjp(self, arguments: Sequence[int], results: Sequence[int]) -> Program:
+        """The program ``(*args, *cotangents of results) -> (*results,
+        *gradients of arguments)``."""
+        key = (tuple(arguments), tuple(results))
+        with self._lock:
+            program = self._vjps.get(key)
+        if program is None:
+            name = f"{self.function}_vjp{len(self._vjps)}"
+            text, name = vjp_text(self.text, self.function, *key, name)
+            program = Program(text, name, depth=self.depth + 1)
+            with self._lock:
+                program = self._vjps.setdefault(key, program)
+        return program
+
+
+def _is_float(value: Any) -> bool:
+    import torch
+
+    return isinstance(value, torch.Tensor) and value.is_floating_point()
+
+
+def _apply_program(program: Program, shapes, args) -> tuple:
+    """Runs ``program`` on tensors (detached, contiguous)."""
+    arrays = [a.detach().contiguous() if _is_float(a) else a for a in args]
+    return tuple(program(*arrays, result_shapes=shapes))
+
+
+def _make_function():
+    import torch
+
+    class ProgramFunction(torch.autograd.Function):
+        """``ProgramFunction.apply(program, result_shapes, *args)``: the
+        program's results, differentiable with respect to every
+        floating-point argument (to any order)."""
+
+        @staticmethod
+        def forward(ctx, program, shapes, *args):
+            outputs = _apply_program(program, shapes, args)
+            ctx.program = program
+            ctx.shapes = shapes
+            ctx.save_for_backward(*args)
+            ctx.set_materialize_grads(False)
+            return outputs
+
+        @staticmethod
+        def backward(ctx, *grads):
+            args = ctx.saved_tensors
+            wrt = [
+                i
+                for i, a in enumerate(args)
+                if ctx.needs_input_grad[2 + i] and _is_float(a)
+            ]
+            results = [i for i, g in enumerate(grads) if g is not None]
+            none = (None,) * (2 + len(args))
+            if not wrt or not results:
+                return none
+            vjp = ctx.program.vjp(wrt, results)
+            shapes = [tuple(s) for s in ctx.shapes] + [tuple(args[i].shape) for i in wrt]
+            dtype = next(a.dtype for a in args if _is_float(a))
+            cotangents = [grads[i].to(dtype) for i in results]
+            outputs = ProgramFunction.apply(vjp, shapes, *args, *cotangents)
+            gradients = outputs[len(ctx.shapes) :]
+            out = list(none)
+            for i, g in zip(wrt, gradients):
+                out[2 + i] = g
+            return tuple(out)
+
+    return ProgramFunction
+
+
+_FUNCTION = None
+
+
+def apply(program: Program, shapes: Sequence[tuple[int, ...]], *args) -> tuple:
+    """The results of ``program`` on ``args`` (torch tensors), recorded for
+    autograd when grad mode is on and an argument requires grad."""
+    import torch
+
+    global _FUNCTION
+    if torch.is_grad_enabled() and any(
+        _is_float(a) and a.requires_grad for a in args
+    ):
+        if _FUNCTION is None:
+            _FUNCTION = _make_function()
+        return _FUNCTION.apply(program, [tuple(s) for s in shapes], *args)
+    return _apply_program(program, shapes, args)
+
+
+__all__ = ["Program", "apply", "keep_only", "reverse_pipeline", "vjp_text"]
