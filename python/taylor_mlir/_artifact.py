@@ -161,6 +161,9 @@ class _Artifact:
                 _run_stage(module, pipeline, stage, nodes)
                 self.timings[stage] = time.perf_counter() - start
                 self.ir[stage] = str(module)
+            self._lowered_with_locations = module.operation.get_asm(
+                enable_debug_info=True, large_elements_limit=None
+            )
             self.ir.setdefault("taylor-collapse", None)
             self.ir["lowered"] = self.ir.pop("taylor-lower")
             start = time.perf_counter()
@@ -173,8 +176,15 @@ class _Artifact:
         #: Per term: its jet function as a differentiable `Program` (the
         #: reverse transform runs on the lowered IR when a gradient is first
         #: asked for).
+        lowered = self._lowered_with_locations
         self.programs = [
-            Program(self.ir["lowered"], t.function, jit=self.jit) for t in self.terms
+            Program(
+                lowered,
+                t.function,
+                jit=self.jit,
+                map_error=lambda error: _as_unsupported(error, nodes),
+            )
+            for t in self.terms
         ]
         inner = ", ".join(p[len("builtin.module(") : -1] for _, p in stages)
         self.pipeline = (

@@ -12,11 +12,11 @@ never a fallback to PyTorch.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import ir
-from .errors import run_pipeline
+from .errors import CompilationError, run_pipeline
 from .jit import JitModule
 
 
@@ -64,7 +64,10 @@ def vjp_text(
             stage="taylor-reverse",
         )
         keep_only(module, name)
-        return str(module), name
+        text = module.operation.get_asm(
+            enable_debug_info=True, large_elements_limit=None
+        )
+        return text, name
 
 
 class Program:
@@ -82,6 +85,7 @@ class Program:
         *,
         depth: int = 0,
         jit: JitModule | None = None,
+        map_error: Callable[[CompilationError], Exception] | None = None,
     ):
         self.text = text
         self.function = function
@@ -89,6 +93,9 @@ class Program:
         self.depth = depth
         #: Compiled code (``jit``: an existing compilation of ``text``).
         self._jit = jit
+        #: Turns a failure of a transform into the error the user sees (e.g.
+        #: an `UnsupportedOperationError` naming the model's source line).
+        self._map_error = map_error
         self._vjps: dict[tuple, Program] = {}
         self._lock = threading.Lock()
 
@@ -114,8 +121,15 @@ class Program:
             program = self._vjps.get(key)
         if program is None:
             name = f"{self.function}_vjp{len(self._vjps)}"
-            text, name = vjp_text(self.text, self.function, *key, name)
-            program = Program(text, name, depth=self.depth + 1)
+            try:
+                text, name = vjp_text(self.text, self.function, *key, name)
+            except CompilationError as error:
+                if self._map_error is None:
+                    raise
+                raise self._map_error(error) from None
+            program = Program(
+                text, name, depth=self.depth + 1, map_error=self._map_error
+            )
             with self._lock:
                 program = self._vjps.setdefault(key, program)
         return program

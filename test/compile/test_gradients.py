@@ -1,0 +1,240 @@
+"""Gradients through compiled operators: every operator's gradient with
+respect to the model's parameters and to ``x`` against autograd through the
+torch.func references (float64, ≤ 1e-10 relative), gradcheck, second
+backward (``create_graph=True``), and the edge cases of the training issue
+(frozen parameters, integer buffers, NaN, no_grad, nothing mutated, ops
+without an adjoint)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import taylor_mlir as tm
+
+sys.path.insert(0, str(Path(__file__).parent))
+from reference import relative_error
+from test_compile import OPERATOR_CASES, ResidualMLP, _op_name, inputs, mlp, reference
+
+TOL = 1e-10
+
+
+def _loss(value, weights):
+    return (value * weights).sum() + 0.5 * (value**2).sum()
+
+
+def _reference_value(op, model, x, options):
+    want = reference(op, model, x, options)
+    return want[..., 0]  # scalar models: [B] (or [K+1, R, B] for "taylor")
+
+
+def _gradients(loss, tensors):
+    grads = torch.autograd.grad(loss, tensors, allow_unused=True)
+    return [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, grads)]
+
+
+def _compare(got, want, tol=TOL):
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        scale = max(float(w.abs().max()), 1e-300)
+        assert float((g - w).abs().max()) / scale <= tol or float(
+            (g - w).abs().max()
+        ) <= 1e-14
+
+
+@pytest.mark.parametrize("case", list(OPERATOR_CASES))
+def test_gradients_of_every_operator(case):
+    op = _op_name(case)
+    options = OPERATOR_CASES[case]
+    model = mlp(3, "tanh")
+    x = inputs(5, 3)
+    compiled = tm.compile(model, op=op, example_inputs=x, **options)
+    weights = torch.linspace(-1.0, 1.0, compiled(x).numel(), dtype=x.dtype)
+    tensors = [*model.parameters()]
+
+    xg = x.clone().requires_grad_(True)
+    value = compiled(xg)
+    got = _gradients(_loss(value, weights.reshape(value.shape)), [*tensors, xg])
+
+    xr = x.clone().requires_grad_(True)
+    want_value = _reference_value(op, model, xr, options)
+    want = _gradients(_loss(want_value, weights.reshape(want_value.shape)), [*tensors, xr])
+    assert relative_error(value.detach(), want_value.detach()) <= 1e-9
+    _compare(got, want)
+
+
+@pytest.mark.parametrize("op", ["laplacian", "biharmonic"])
+def test_gradients_of_a_residual_model_split_into_parts(op, monkeypatch):
+    """Batches split into parts on the thread pool: the parts' parameter
+    gradients add up, their x gradients are concatenated."""
+    monkeypatch.setattr(tm.compiler.threads, "PART_BYTES", 1024, raising=False)
+    model = ResidualMLP(3).double()
+    x = inputs(37, 3)
+    compiled = tm.compile(model, op=op, example_inputs=x)
+    assert len(compiled._parts(37)) > 1
+    xg = x.clone().requires_grad_(True)
+    got = _gradients(compiled(xg).pow(2).sum(), [*model.parameters(), xg])
+    xr = x.clone().requires_grad_(True)
+    want = _gradients(
+        _reference_value(op, model, xr, {}).pow(2).sum(), [*model.parameters(), xr]
+    )
+    _compare(got, want)
+
+
+def test_gradcheck_parameters_and_input():
+    model = mlp(2, "sigmoid", hidden=4)
+    x = inputs(3, 2)
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    weight = model[0].weight
+    assert torch.autograd.gradcheck(lambda w: lap(x), (weight,))
+    xg = x.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lap, (xg,))
+
+
+def test_second_backward_matches_nested_autograd():
+    """``create_graph=True``: the gradient is differentiable again (reverse
+    over reverse over Taylor mode); a Gauss-Newton-style second derivative
+    agrees with autograd through the torch.func reference."""
+    model = mlp(3, "tanh", hidden=6)
+    x = inputs(4, 3)
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    params = [*model.parameters()]
+
+    def second(value_fn):
+        loss = value_fn().pow(2).sum()
+        grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
+        penalty = sum((g**2).sum() for g in grads if g is not None)
+        return _gradients(penalty, params)
+
+    got = second(lambda: lap(x))
+    want = second(lambda: _reference_value("laplacian", model, x, {}))
+    _compare(got, want, tol=1e-9)
+    # and with respect to x: d/dx |d loss/dx|^2
+    xg = x.clone().requires_grad_(True)
+    (gx,) = torch.autograd.grad(lap(xg).pow(2).sum(), xg, create_graph=True)
+    got_x = _gradients((gx**2).sum(), [xg])
+    xr = x.clone().requires_grad_(True)
+    (gr,) = torch.autograd.grad(
+        _reference_value("laplacian", model, xr, {}).pow(2).sum(), xr, create_graph=True
+    )
+    _compare(got_x, _gradients((gr**2).sum(), [xr]), tol=1e-9)
+
+
+def test_training_with_an_optimizer_reads_new_weights():
+    model = mlp(3, "tanh", hidden=8)
+    x = inputs(6, 3)
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(5):
+        optimizer.zero_grad()
+        loss = (lap(x) - 1.0).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0]
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_frozen_parameters_and_integer_buffers_are_constants():
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(3, 6)
+            self.b = torch.nn.Linear(6, 1)
+            self.register_buffer("steps", torch.tensor([2], dtype=torch.int64))
+
+        def forward(self, x):
+            return self.b(torch.tanh(self.a(x)) * self.steps.to(x.dtype))
+
+    model = Model().double()
+    model.a.weight.requires_grad_(False)
+    x = inputs(4, 3)
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    lap(x).sum().backward()
+    assert model.a.weight.grad is None
+    assert model.a.bias.grad is not None and model.b.weight.grad is not None
+    want = _gradients(
+        _reference_value("laplacian", model, x, {}).sum(),
+        [model.a.bias, model.b.weight],
+    )
+    _compare([model.a.bias.grad, model.b.weight.grad], want)
+
+
+def test_nan_propagates_into_gradients():
+    model = mlp(3, "tanh")
+    x = inputs(4, 3)
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    bad = x.clone()
+    bad[1, 0] = float("nan")
+    bad.requires_grad_(True)
+    lap(bad).sum().backward()
+    assert torch.isnan(bad.grad[1]).all()
+    assert torch.isfinite(bad.grad[[0, 2, 3]]).all()
+    assert torch.isnan(model[0].weight.grad).any()
+
+
+def test_no_grad_records_nothing_and_derives_nothing():
+    tm.clear_compile_cache()  # artifacts (and their derived programs) are shared
+    model = mlp(3, "tanh")
+    x = inputs(4, 3).requires_grad_(True)
+    lap = tm.compile(model, op="laplacian", example_inputs=x.detach())
+    with torch.no_grad():
+        value = lap(x)
+    assert value.grad_fn is None and not value.requires_grad
+    assert all(not p._vjps for p in lap.artifact.programs)
+    frozen = mlp(3, "tanh").requires_grad_(False)
+    assert tm.compile(frozen, op="laplacian", example_inputs=x.detach())(
+        x.detach()
+    ).grad_fn is None
+
+
+def test_nothing_the_user_passed_is_mutated():
+    model = mlp(3, "tanh")
+    x = inputs(4, 3).requires_grad_(True)
+    before = [p.detach().clone() for p in model.parameters()]
+    x_before = x.detach().clone()
+    lap = tm.compile(model, op="biharmonic", example_inputs=x.detach())
+    lap(x).sum().backward()
+    assert torch.equal(x.detach(), x_before)
+    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before))
+
+
+def test_float32_gradients():
+    model = mlp(3, "tanh", dtype=torch.float32)
+    x = inputs(4, 3, dtype=torch.float32)
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    lap(x).pow(2).sum().backward()
+    got = [p.grad for p in model.parameters()]
+    model64 = mlp(3, "tanh")
+    want = _gradients(
+        _reference_value("laplacian", model64, x.double(), {}).pow(2).sum(),
+        [*model64.parameters()],
+    )
+    for g, w in zip(got, want):
+        assert g.dtype == torch.float32
+        assert float((g.double() - w).abs().max()) <= 1e-4 * max(
+            float(w.abs().max()), 1.0
+        )
+
+
+def test_an_op_without_adjoint_is_refused_by_name():
+    class Softmax(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(3, 4)
+            self.b = torch.nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.b(torch.softmax(self.a(x), -1))
+
+    model = Softmax().double()
+    x = inputs(3, 3)
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    value = lap(x)  # the forward operator works
+    with pytest.raises(tm.UnsupportedOperationError) as info:
+        value.sum().backward()
+    assert info.value.op == "aten._softmax.default"
+    assert "test_gradients.py" in info.value.source
+    assert all(p.grad is None for p in model.parameters())
