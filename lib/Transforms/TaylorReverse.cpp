@@ -34,6 +34,15 @@ bool isFloatTensor(Type type) {
   return tensor && isa<FloatType>(tensor.getElementType());
 }
 
+/// The operands of `op` and the values its regions capture.
+SmallVector<Value> getInputs(Operation *op) {
+  SmallVector<Value> inputs(op->getOperands());
+  SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  llvm::append_range(inputs, captured);
+  return inputs;
+}
+
 /// Adjoints of the values of one function, with its activity analysis.
 class FunctionAdjoints : public AdjointState {
 public:
@@ -43,15 +52,8 @@ public:
                    ArrayRef<Value> sinks) {
     DenseSet<Value> varied(sources.begin(), sources.end());
     for (Operation &op : block.without_terminator()) {
-      bool dependent = llvm::any_of(
-          op.getOperands(), [&](Value v) { return varied.contains(v); });
-      if (!dependent) {
-        SetVector<Value> captured;
-        getUsedValuesDefinedAbove(op.getRegions(), captured);
-        dependent = llvm::any_of(captured,
-                                 [&](Value v) { return varied.contains(v); });
-      }
-      if (dependent)
+      if (llvm::any_of(getInputs(&op),
+                       [&](Value v) { return varied.contains(v); }))
         for (Value r : op.getResults())
           varied.insert(r);
     }
@@ -59,7 +61,7 @@ public:
     for (Operation &op : llvm::reverse(block.without_terminator()))
       if (llvm::any_of(op.getResults(),
                        [&](Value r) { return useful.contains(r); }))
-        for (Value v : op.getOperands())
+        for (Value v : getInputs(&op))
           useful.insert(v);
     for (Value v : varied)
       if (useful.contains(v))
@@ -242,13 +244,22 @@ LogicalResult TaylorReversePass::transform(func::FuncOp vjpFunc) {
     bool hasAdjoint = llvm::any_of(op->getResults(), [&](Value r) {
       return state.isOnPath(r) && state.getAdjoint(r);
     });
-    bool reachesArguments = llvm::any_of(
-        op->getOperands(), [&](Value v) { return state.isOnPath(v); });
+    SmallVector<Value> inputs = getInputs(op);
+    bool reachesArguments =
+        llvm::any_of(inputs, [&](Value v) { return state.isOnPath(v); });
     if (!hasAdjoint || !reachesArguments)
       continue;
+    // Rules see operands only: a region reading an active value directly
+    // would lose its adjoint.
+    for (Value v : ArrayRef<Value>(inputs).drop_front(op->getNumOperands()))
+      if (state.isOnPath(v))
+        return op->emitError()
+               << "taylor-reverse: '" << op->getName()
+               << "' uses a value that depends on a differentiated argument "
+                  "inside a region";
     // A float value that is not a tensor (a scalar extracted from an active
     // tensor) would lose its adjoint: refuse.
-    for (Value v : op->getOperands())
+    for (Value v : inputs)
       if (state.isOnPath(v) && !isFloatTensor(v.getType()) &&
           isa<FloatType>(getElementTypeOrSelf(v.getType())))
         return op->emitError()
