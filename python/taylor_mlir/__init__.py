@@ -7,6 +7,9 @@ registered in every context (``taylor_mlir.dialects.taylor``), plus:
 
 - ``taylor_mlir.compile(model, op="laplacian", example_inputs=x)``: a PyTorch
   model's differential operator, compiled (``taylor_mlir.compiler``);
+- ``taylor_mlir.func``: ``jvp``, ``vjp``, ``grad``, ``jacfwd``, ``jacrev``,
+  ``hessian`` and ``hvp`` of PyTorch functions, built by this project's
+  transforms and composable;
 - ``taylor_mlir.set_num_threads(n)`` / ``get_num_threads()``: the threads
   compiled operators run on (``taylor_mlir.threads``; default: every core);
 - ``taylor_mlir.jit``: lower a module with the ``taylor-to-llvm`` pipeline and
@@ -39,6 +42,10 @@ _THREAD_NAMES = ("get_num_threads", "set_num_threads")
 
 
 def __getattr__(name):
+    if name == "func":
+        import importlib
+
+        return importlib.import_module(".func", __name__)
     if name in _COMPILER_NAMES:
         from . import compiler
 
@@ -55,4 +62,6 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted([*globals(), *_COMPILER_NAMES, *_ERROR_NAMES, *_THREAD_NAMES])
+    return sorted(
+        [*globals(), "func", *_COMPILER_NAMES, *_ERROR_NAMES, *_THREAD_NAMES]
+    )

@@ -56,11 +56,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.fx.proxy import _register_stack_trace_anchor
 from torch.nn.utils.stateless import _reparametrize_module
 
 from . import ir
 from ._export import as_module, named_tensors
-from .errors import run_pipeline
+from ._artifact import _as_unsupported, _unsupported
+from .errors import CompilationError, UnsupportedOperationError, run_pipeline
 from .jit import JitModule
 from .torch_import import TorchImportError, import_exported_program
 
@@ -201,10 +203,13 @@ class _Builder:
 
 
 class _Module:
-    """The module a chain of transforms is applied to (MLIR text)."""
+    """The module a chain of transforms is applied to (MLIR text), with the
+    FX nodes its ops came from (to name the aten op and source line of a
+    failure)."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, nodes: dict | None = None):
         self.text = text
+        self.nodes = dict(nodes or {})
         self._count = 0
 
     def name(self, stem: str) -> str:
@@ -214,7 +219,12 @@ class _Module:
     def run(self, pipeline: str, stage: str) -> None:
         with ir.Context():
             module = ir.Module.parse(self.text)
-            run_pipeline(module, f"builtin.module({pipeline})", stage=stage)
+            try:
+                run_pipeline(module, f"builtin.module({pipeline})", stage=stage)
+            except UnsupportedOperationError:
+                raise
+            except CompilationError as error:
+                raise _as_unsupported(error, self.nodes) from None
             self.text = module.operation.get_asm(
                 enable_debug_info=True, large_elements_limit=None
             )
@@ -510,10 +520,13 @@ class _Inputs:
         self.names = [n for n, _ in named_tensors(self.module)]
         self.cells = [i for i, _ in _closure_tensors(fn)]
 
-    def values(self) -> list[torch.Tensor]:
+    def raw_values(self) -> list[torch.Tensor]:
         closure = [t for _, t in _closure_tensors(self.fn)]
         tensors = [t for _, t in named_tensors(self.module)]
-        return [t.detach() for t in closure + tensors]
+        return closure + tensors
+
+    def values(self) -> list[torch.Tensor]:
+        return [t.detach() for t in self.raw_values()]
 
 
 _LOCK = threading.RLock()
@@ -528,17 +541,214 @@ def _spec(t: Any) -> tuple:
     return (tuple(t.shape), t.dtype)
 
 
-def _import(fn: Callable, inputs: _Inputs, args: Sequence[torch.Tensor]) -> str:
+def _export_and_import(module: torch.nn.Module, args: Sequence[torch.Tensor]):
+    """The `ImportedModule` of ``module`` on ``args``."""
+    with torch.no_grad():
+        program = torch.export.export(module, tuple(args))
+    try:
+        return import_exported_program(program)
+    except TorchImportError as error:
+        unsupported = _unsupported(error.nodes, str(error), str(error))
+        raise (unsupported or error) from None
+
+
+# -- nested calls ------------------------------------------------------------
+#
+# A transformed function called inside a function that is itself being
+# transformed (``grad(lambda x: x * grad(g)(x))``) cannot run while the outer
+# one is traced. The outer function is therefore imported in two steps:
+#
+# 1. discovery: it runs eagerly once; each nested call runs normally and is
+#    recorded (which transformed function, on which argument shapes);
+# 2. it is exported "opened": each nested call returns a placeholder that is
+#    an extra argument of the exported function, and its arguments (with the
+#    tensors its function reads, e.g. the outer function's variables it
+#    captures) become extra results.
+#
+# In MLIR, the nested function's compiled IR is added to the module and
+# called on those extra results, its results fed back into the placeholders
+# (calls of the opened function with earlier results; nothing depends on a
+# placeholder before its call). After inlining, one function remains, which
+# the outer transforms differentiate through the nested derivative, with
+# respect to every variable both levels see.
+
+
+@dataclass
+class _Nested:
+    """One nested call: the compiled module text and signature of the
+    called transformed function, and its argument list at the call."""
+
+    text: str
+    signature: _Signature
+    num_args: int
+    nodes: dict
+
+
+class _TraceState(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[_Context] = []
+
+
+_TRACE = _TraceState()
+
+
+class _Context:
+    """The nested calls of one outer import: recorded (``discover``) or fed
+    from placeholders (``open``)."""
+
+    def __init__(self, mode: str, calls: list[_Nested] | None = None, feeds=None):
+        self.mode = mode
+        self.calls: list[_Nested] = calls if calls is not None else []
+        self.feeds = feeds or []
+        self.arguments: list[list[torch.Tensor]] = []
+
+    def call(self, transformed, call, args, tangents) -> list[torch.Tensor]:
+        if isinstance(call, _Vjp):
+            raise NotImplementedError(
+                "vjp inside a function that is transformed is not supported; use "
+                "grad or jvp there"
+            )
+        inputs = transformed._inputs_of()
+        full = [*args, *tangents, *inputs.raw_values()]
+        if self.mode == "discover":
+            saved, _TRACE.stack = _TRACE.stack, []
+            try:
+                jit, f, text, nodes = _compiled(
+                    transformed._fn, transformed._chain, call, args, inputs
+                )
+                results = jit.call(f.name, *[t.detach() for t in full])
+            finally:
+                _TRACE.stack = saved
+            self.calls.append(_Nested(text, f, len(full), nodes))
+            return results
+        index = len(self.arguments)
+        if index >= len(self.calls) or self.calls[index].num_args != len(full):
+            raise RuntimeError(
+                "the function's nested transformed calls differ between its eager "
+                "run and its export (data-dependent control flow?)"
+            )
+        self.arguments.append(full)
+        return list(self.feeds[index])
+
+
+class _Opened(torch.nn.Module):
+    """``forward(*args, *lifted, *placeholders) -> (result, *nested
+    arguments)``."""
+
+    def __init__(self, exported: _Exported, calls: list[_Nested]):
+        super().__init__()
+        object.__setattr__(self, "_exported", exported)
+        self._calls = calls
+
+    def forward(self, *args):
+        counts = [len(c.signature.results) for c in self._calls]
+        num_feeds = sum(counts)
+        inner, flat = args[: len(args) - num_feeds], args[len(args) - num_feeds :]
+        feeds, start = [], 0
+        for n in counts:
+            feeds.append(flat[start : start + n])
+            start += n
+        context = _Context("open", self._calls, feeds)
+        _TRACE.stack.append(context)
+        try:
+            result = self._exported(*inner)
+        finally:
+            _TRACE.stack.pop()
+        results = list(result) if isinstance(result, tuple) else [result]
+        return (*results, *[t for call in context.arguments for t in call])
+
+
+def _zeros(type_str: str) -> tuple[list[int], str, str]:
+    shape, element = _tensor_shape(type_str)
+    return shape, element, f"arith.constant dense<0.0> : {type_str}"
+
+
+def _stitch(
+    opened, calls: list[_Nested], num_inputs: int, num_results: int
+) -> tuple[_Module, str]:
+    """The module of the opened function (an `ImportedModule`) with the
+    nested functions added and ``@stitched(inputs) -> results`` feeding
+    them."""
+    module = _Module(opened.text, opened.nodes)
+    opened = module.signature("main", num_inputs)
+    names = []
+    for k, call in enumerate(calls):
+        module.nodes.update(call.nodes)
+        name = f"nested{k}_{call.signature.name}"
+        names.append(name)
+        with ir.Context():
+            target = ir.Module.parse(module.text)
+            source = ir.Module.parse(call.text)
+            for op in list(source.body.operations):
+                if op.operation.name != "func.func":
+                    continue
+                old = ir.StringAttr(op.attributes["sym_name"]).value
+                if old == call.signature.name:
+                    op.attributes["sym_name"] = ir.StringAttr.get(name)
+                    target.body.append(op)
+            module.text = target.operation.get_asm(
+                enable_debug_info=True, large_elements_limit=None
+            )
+    b = _Builder()
+    inputs = [f"%a{i}" for i in range(num_inputs)]
+    feeds: list[list[str]] = [
+        [b.op(_zeros(t)[2]) for t in call.signature.results] for call in calls
+    ]
+    offset = num_results
+    for k, call in enumerate(calls):
+        outputs = b.call(opened, inputs + [v for f in feeds for v in f])
+        arguments = outputs[offset : offset + call.num_args]
+        offset += call.num_args
+        callee = _Signature(names[k], call.signature.inputs, call.signature.results, 0)
+        feeds[k] = b.call(callee, arguments)
+    outputs = b.call(opened, inputs + [v for f in feeds for v in f])
+    name = module.name("stitched")
+    module.add(
+        b.function(
+            name,
+            opened.inputs[:num_inputs],
+            list(zip(outputs[:num_results], opened.results[:num_results])),
+        )
+    )
+    module.finish(name)
+    return module, name
+
+
+def _import(
+    fn: Callable, inputs: _Inputs, args: Sequence[torch.Tensor]
+) -> tuple[_Module, _Signature]:
+    """The module of ``fn`` on ``args`` (nested transformed calls stitched
+    in) and its function ``(args, lifted) -> results``."""
     lifted = inputs.values()
     exported = _Exported(fn, inputs.module, inputs.names, inputs.cells, len(args))
-    with torch.no_grad():
-        program = torch.export.export(
-            exported, tuple(a.detach() for a in args) + tuple(lifted)
-        )
+    example = tuple(a.detach() for a in args) + tuple(lifted)
+    # torch.export keeps the frames of `forward` methods only: the function's
+    # own frame names the source line of each op.
+    if inspect.isfunction(fn):
+        _register_stack_trace_anchor(fn)
+    discovery = _Context("discover")
+    _TRACE.stack.append(discovery)
     try:
-        return import_exported_program(program).text
-    except TorchImportError as error:
-        raise ValueError(f"torch-mlir could not import the function: {error}") from None
+        with torch.no_grad():
+            value = exported(*example)
+    finally:
+        _TRACE.stack.pop()
+    if not discovery.calls:
+        imported = _export_and_import(exported, example)
+        module = _Module(imported.text, imported.nodes)
+        return module, module.signature("main", len(args))
+    num_results = len(value) if isinstance(value, tuple) else 1
+    feeds = [
+        torch.zeros(_tensor_shape(t)[0], dtype=_TORCH_DTYPES[_tensor_shape(t)[1]])
+        for call in discovery.calls
+        for t in call.signature.results
+    ]
+    imported = _export_and_import(_Opened(exported, discovery.calls), (*example, *feeds))
+    module, name = _stitch(imported, discovery.calls, len(example), num_results)
+    return module, module.signature(name, len(args))
+
+
+_TORCH_DTYPES = {"f64": torch.float64, "f32": torch.float32}
 
 
 def _compiled(fn, chain, call, args, inputs: _Inputs):
@@ -553,8 +763,7 @@ def _compiled(fn, chain, call, args, inputs: _Inputs):
         hit = _CACHE.get(key)
         if hit is not None:
             return hit
-        module = _Module(_import(fn, inputs, args))
-        f = module.signature("main", len(args))
+        module, f = _import(fn, inputs, args)
         for transform in chain:
             if isinstance(transform, _Grad):
                 f = _apply_grad(module, f, transform)
@@ -569,7 +778,7 @@ def _compiled(fn, chain, call, args, inputs: _Inputs):
             results = [i for i, r in enumerate(f.results) if _float(r)]
             f = _reverse(module, f, active, results)
         module.finish(f.name)
-        compiled = (JitModule(module.text), f)
+        compiled = (JitModule(module.text), f, module.text, module.nodes)
         _CACHE[key] = compiled
         return compiled
 
@@ -593,8 +802,10 @@ class _Transformed:
     ) -> list[torch.Tensor]:
         """Runs the chain (and the call-time transform ``call``) on ``args``;
         a jvp's tangents follow the arguments, before the lifted tensors."""
+        if _TRACE.stack:
+            return _TRACE.stack[-1].call(self, call, args, tangents)
         inputs = self._inputs_of()
-        jit, f = _compiled(self._fn, self._chain, call, args, inputs)
+        jit, f, *_ = _compiled(self._fn, self._chain, call, args, inputs)
         return jit.call(
             f.name,
             *[a.detach() for a in args],
@@ -702,7 +913,9 @@ def vjp(f: Callable, *primals):
                     f"{tuple(c.shape)} {c.dtype}"
                 )
         inputs = transformed._inputs_of()
-        jit, sig = _compiled(fn, chain, _Vjp(), primals, inputs)
+        if _TRACE.stack:
+            _TRACE.stack[-1].call(transformed, _Vjp(), primals, ())
+        jit, sig, *_ = _compiled(fn, chain, _Vjp(), primals, inputs)
         results = jit.call(
             sig.name,
             *[p.detach() for p in primals],
