@@ -45,12 +45,12 @@ def _gradients(
     x: torch.Tensor,
     model_tensors: Sequence[torch.Tensor],
     directions: list,
-    grad: torch.Tensor,
+    grads: Sequence[torch.Tensor | None],
     needs: Sequence[bool],
 ) -> list[torch.Tensor | None]:
-    """The gradients of ``<grad, op(x)>`` with respect to ``x`` and the
-    model's tensors (None where ``needs`` is false), by the compiled vjp
-    programs, part by part on the thread pool."""
+    """The gradients of ``Σ_j <grads[j], output_j(x)>`` with respect to
+    ``x`` and the model's tensors (None where ``needs`` is false), by the
+    compiled vjp programs, part by part on the thread pool."""
     x = x.detach()
     tensors = [as_input(t, op.dtype).cpu().numpy() for t in model_tensors]
     needs_x, needs_tensors = needs[0], needs[1:]
@@ -60,34 +60,38 @@ def _gradients(
         if need and t.is_floating_point()
     ]
     parts = op._parts(int(x.shape[0]))
-    summed = op._plan.terms[0].summed
-    grad = grad.detach().to(op.dtype)
+    grads = {
+        name: g.detach().to(op.dtype)
+        for name, g in zip(op.outputs, grads)
+        if g is not None
+    }
 
     def part_gradients(part: tuple[int, int]):
         a, b = part
         xp = x[a:b]
-        gp = grad[a:b] if summed else grad[:, :, a:b]
+        gp = {
+            name: g[:, :, a:b] if op._batch_dim(name) == 2 else g[a:b]
+            for name, g in grads.items()
+        }
         artifact = op._artifact_for(None if op.dynamic_batch else b - a)
         gx, gt = None, [None] * len(wanted)
         for i in range(len(op._plan.terms)):
+            results, cotangents = op._cotangents(i, gp, b - a)
+            if not results:
+                continue
             args = op._term_args(i, xp, tensors, directions)
             offset = len(args) - len(tensors)
             arguments = ([0] if needs_x else []) + [offset + j for j in wanted]
-            results, cotangents = op._cotangents(i, gp)
             program = artifact.programs[i].vjp(arguments, results)
             shapes = op._term_shapes(i, b - a) + [
                 tuple(args[k].shape) for k in arguments
             ]
-            outputs = program(
-                *args,
-                *[c.contiguous() for c in cotangents],
-                result_shapes=shapes,
-            )
-            grads = outputs[len(shapes) - len(arguments) :]
+            outputs = program(*args, *cotangents, result_shapes=shapes)
+            products = outputs[len(shapes) - len(arguments) :]
             if needs_x:
-                gx = grads[0] if gx is None else gx + grads[0]
-                grads = grads[1:]
-            gt = [g if s is None else s + g for s, g in zip(gt, grads)]
+                gx = products[0] if gx is None else gx + products[0]
+                products = products[1:]
+            gt = [g if s is None else s + g for s, g in zip(gt, products)]
         return gx, gt
 
     if len(parts) == 1:
@@ -98,12 +102,16 @@ def _gradients(
         results = list(threads.pool().map(part_gradients, parts))
     out: list[torch.Tensor | None] = [None] * len(needs)
     if needs_x:
-        out[0] = torch.cat([r[0] for r in results]).to(x.dtype)
+        out[0] = torch.cat(
+            [torch.zeros_like(x[a:b]) if r[0] is None else r[0] for r, (a, b) in zip(results, parts)]
+        ).to(x.dtype)
     for k, j in enumerate(wanted):
-        total = results[0][1][k]
-        for r in results[1:]:
-            total = total + r[1][k]
-        out[1 + j] = total.to(model_tensors[j].dtype)
+        parts_k = [r[1][k] for r in results if r[1][k] is not None]
+        total = sum(parts_k[1:], parts_k[0]) if parts_k else None
+        tensor = model_tensors[j]
+        out[1 + j] = (
+            torch.zeros_like(tensor) if total is None else total.to(tensor.dtype)
+        )
     return out
 
 
@@ -112,7 +120,7 @@ def _differentiable_gradients(
     x: torch.Tensor,
     model_tensors: Sequence[torch.Tensor],
     directions: list,
-    grad: torch.Tensor,
+    grads: Sequence[torch.Tensor | None],
     needs: Sequence[bool],
 ) -> list[torch.Tensor | None]:
     """`_gradients` as a differentiable graph (``create_graph=True``): the
@@ -123,45 +131,47 @@ def _differentiable_gradients(
     with torch.enable_grad():
         # In the operator's dtype, still connected to the model's tensors.
         tensors = [t.to(op.dtype) if t.is_floating_point() else t for t in model_tensors]
-        value = op._evaluate(x, tensors, directions, differentiable=True)
-        grads = torch.autograd.grad(
-            value,
+        values = op._evaluate(x, tensors, directions, differentiable=True)
+        flowing = [j for j, g in enumerate(grads) if g is not None]
+        gradients = torch.autograd.grad(
+            [values[j] for j in flowing],
             [inputs[i] for i in wanted],
-            grad,
+            [grads[j] for j in flowing],
             create_graph=True,
             allow_unused=True,
         )
     out: list[torch.Tensor | None] = [None] * len(needs)
-    for i, g in zip(wanted, grads):
+    for i, g in zip(wanted, gradients):
         out[i] = torch.zeros_like(inputs[i]) if g is None else g
     return out
 
 
 class OperatorFunction(torch.autograd.Function):
     """``OperatorFunction.apply(op, directions, x, *model_tensors)``: the
-    operator's value, differentiable with respect to ``x`` and the model's
-    floating-point tensors."""
+    operator's outputs (a tuple, `CompiledOperator.outputs`), differentiable
+    with respect to ``x`` and the model's floating-point tensors."""
 
     @staticmethod
     def forward(ctx, op, directions, x, *model_tensors):
         tensors = [as_input(t, op.dtype).cpu().numpy() for t in model_tensors]
-        value = op._evaluate(x.detach(), tensors, directions)
+        outputs = op._evaluate(x.detach(), tensors, directions)
         ctx.op = op
         ctx.directions = directions
         ctx.save_for_backward(x, *model_tensors)
-        return value
+        ctx.set_materialize_grads(False)
+        return outputs
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, *grads):
         x, *model_tensors = ctx.saved_tensors
         needs = list(ctx.needs_input_grad[2:])
-        if not any(needs):
+        if not any(needs) or all(g is None for g in grads):
             return (None,) * (2 + len(needs))
         compute = (
             _differentiable_gradients if torch.is_grad_enabled() else _gradients
         )
-        grads = compute(ctx.op, x, model_tensors, ctx.directions, grad, needs)
-        return (None, None, *grads)
+        gradients = compute(ctx.op, x, model_tensors, ctx.directions, grads, needs)
+        return (None, None, *gradients)
 
 
 __all__: list[Any] = []  # internal to taylor_mlir.compile

@@ -60,6 +60,63 @@ class _Plan:
     #: Per term: the factor of its ``f_0`` added to the result (order-0
     #: terms of ``linear``), else 0.
     value_factor: list[float]
+    #: What a call returns, in order: ``"operator"``, ``"value"`` (u),
+    #: ``"gradient"`` (∇u).
+    outputs: tuple[str, ...] = ("operator",)
+    #: The term whose ``f_0`` is u, and the term whose ``f_1`` (identity
+    #: seeds, one direction per input feature) is ∇u, when returned.
+    value_term: int | None = None
+    gradient_term: int | None = None
+
+
+#: What a call of a compiled operator can return.
+OUTPUTS = ("operator", "value", "gradient")
+
+
+def with_outputs(plan: _Plan, op: str, dim: int, outputs: Any) -> _Plan:
+    """``plan`` returning ``outputs`` (names from `OUTPUTS`; the operator's
+    name stands for ``"operator"``). u and ∇u come from a term that already
+    computes them when there is one (the Laplacian's identity seeds: f_0 is
+    u, f_1 is ∇u, in the same pass as Δu); otherwise from one more jet
+    function of order 1 with identity seeds."""
+    if outputs is None:
+        return plan
+    if isinstance(outputs, str) or not all(isinstance(o, str) for o in outputs):
+        raise TypeError(f"outputs must be a tuple of names, got {outputs!r}")
+    names = tuple("operator" if o == op else o for o in outputs)
+    unknown = [o for o in names if o not in OUTPUTS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise ValueError(
+            f"outputs: expected distinct names among {', '.join(OUTPUTS)} (or "
+            f"{op!r} for the operator), got {tuple(outputs)}"
+        )
+    if op == "taylor" and names != ("operator",):
+        raise ValueError(
+            "op='taylor' returns every Taylor coefficient (f_0 is the value); "
+            "outputs= is for the other operators"
+        )
+    plan.outputs = names
+    if "value" not in names and "gradient" not in names:
+        return plan
+    first = plan.terms[0]
+    if first.seed == "identity" and first.num_directions == dim:
+        # Unit directions e_1..e_D: f_1[r] = ∂u/∂x_r, computed anyway.
+        plan.terms[0] = _Term(
+            first.function,
+            first.order,
+            first.num_directions,
+            first.seed,
+            first.summed,
+            tuple(sorted({0, 1, *first.results})),
+        )
+        plan.value_term = plan.gradient_term = 0
+        return plan
+    plan.terms.append(_Term("value_and_gradient", 1, dim, "identity", False, (0, 1)))
+    plan.directions.append(None)
+    plan.weights.append(None)
+    plan.value_factor.append(0.0)
+    plan.value_term = plan.gradient_term = len(plan.terms) - 1
+    return plan
 
 
 def _identity(directions: np.ndarray) -> bool:

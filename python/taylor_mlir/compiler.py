@@ -37,7 +37,7 @@ from ._export import (
     named_tensors,
     program_key,
 )
-from ._plans import OPERATORS, _plan
+from ._plans import OPERATORS, _plan, with_outputs
 from .torch_import import TorchImportError, import_exported_program
 
 _DTYPES = (torch.float32, torch.float64)
@@ -99,7 +99,7 @@ class CompiledOperator:
       pipeline: the pass pipeline, as one textual pipeline.
     """
 
-    def __init__(self, model, op, options, x, collapsed, dynamic_batch):
+    def __init__(self, model, op, options, x, collapsed, dynamic_batch, outputs):
         self.op = op
         self.options = dict(options)
         self.dtype = x.dtype
@@ -107,7 +107,17 @@ class CompiledOperator:
         self.batch = None if dynamic_batch else int(x.shape[0])
         self.collapsed = collapsed
         self.dynamic_batch = dynamic_batch
-        self._plan = _plan(op, self.input_dim, options)
+        self._plan = with_outputs(
+            _plan(op, self.input_dim, options), op, self.input_dim, outputs
+        )
+        #: What a call returns: the names of ``outputs`` (``"operator"``,
+        #: ``"value"``, ``"gradient"``); one tensor when it is the operator.
+        self.outputs = self._plan.outputs
+        self._operator_terms = [
+            i
+            for i, t in enumerate(self._plan.terms)
+            if t.function != "value_and_gradient"
+        ]
         self._module = as_module(model)
         tensors = named_tensors(self._module)
         self._tensor_names = [name for name, _ in tensors]
@@ -255,27 +265,42 @@ class CompiledOperator:
             directions.append(d)
         return directions
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor):
         original = x
         x = self._check_input(x)
-        batch = int(x.shape[0])
-        out_shape = (batch, *self._output_tail)
-        if batch == 0:
-            shape = out_shape
-            if not self._plan.terms[0].summed:
-                order, r = self._plan.terms[0].order, self._plan.terms[0].num_directions
-                shape = (order + 1, r, *out_shape)
-            empty = torch.empty(shape, dtype=self.dtype)
-            return empty.squeeze(-1) if self._squeeze else empty
+        if int(x.shape[0]) == 0:
+            return self._unwrap(self._empty_outputs())
         model_tensors = self._model_tensors()
         directions = self._draw_directions()
         if _autograd.records(original, model_tensors):
-            return _autograd.OperatorFunction.apply(
-                self, directions, original, *model_tensors
+            return self._unwrap(
+                _autograd.OperatorFunction.apply(
+                    self, directions, original, *model_tensors
+                )
             )
         # numpy views made once per call, not once per part.
         tensors = [as_input(t, self.dtype).cpu().numpy() for t in model_tensors]
-        return self._evaluate(x, tensors, directions)
+        return self._unwrap(self._evaluate(x, tensors, directions))
+
+    def _unwrap(self, outputs: tuple):
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def _output_shape(self, name: str, batch: int) -> tuple[int, ...]:
+        tail = () if self._squeeze else self._output_tail
+        if name == "value":
+            return (batch, *tail)
+        if name == "gradient":
+            return (batch, *tail, self.input_dim)
+        first = self._plan.terms[0]
+        if not first.summed:
+            return (first.order + 1, first.num_directions, batch, *tail)
+        return (batch, *tail)
+
+    def _empty_outputs(self) -> tuple[torch.Tensor, ...]:
+        return tuple(
+            torch.empty(self._output_shape(name, 0), dtype=self.dtype)
+            for name in self.outputs
+        )
 
     def _evaluate(
         self,
@@ -283,8 +308,8 @@ class CompiledOperator:
         tensors: list[Any],
         directions: list[torch.Tensor | None],
         differentiable: bool = False,
-    ) -> torch.Tensor:
-        """The operator on a batch, split into parts on the thread pool (in
+    ) -> tuple[torch.Tensor, ...]:
+        """The outputs on a batch, split into parts on the thread pool (in
         order on this thread when ``differentiable``: the calls are then
         recorded for autograd, see `_program.apply`)."""
         batch = int(x.shape[0])
@@ -311,11 +336,18 @@ class CompiledOperator:
             )
         )
 
-    def _combine_parts(self, results: list[torch.Tensor]) -> torch.Tensor:
+    def _batch_dim(self, name: str) -> int:
+        """The batch dimension of output ``name``: first, or third for
+        "taylor"'s ``[K+1, R, B(, m)]``."""
+        return 2 if name == "operator" and not self._plan.terms[0].summed else 0
+
+    def _combine_parts(self, results: list[tuple]) -> tuple[torch.Tensor, ...]:
         if len(results) == 1:
             return results[0]
-        # Batch dimension: first, or third for "taylor"'s [K+1, R, B(, m)].
-        return torch.cat(results, dim=0 if self._plan.terms[0].summed else 2)
+        return tuple(
+            torch.cat([r[j] for r in results], dim=self._batch_dim(name))
+            for j, name in enumerate(self.outputs)
+        )
 
     def _term_args(self, i: int, x, tensors, directions) -> list[Any]:
         """The arguments of term ``i``'s jet function."""
@@ -332,7 +364,11 @@ class CompiledOperator:
         term = self._plan.terms[i]
         out_shape = (batch, *self._output_tail)
         return [
-            out_shape if (k == 0 or term.summed) else (term.num_directions, *out_shape)
+            (
+                out_shape
+                if k == 0 or (term.summed and k == term.order)
+                else (term.num_directions, *out_shape)
+            )
             for k in term.results
         ]
 
@@ -342,44 +378,75 @@ class CompiledOperator:
         tensors: list[Any],
         directions: list[torch.Tensor | None],
         differentiable: bool = False,
-    ) -> torch.Tensor:
-        """The operator on one batch (or part of one), on this thread."""
+    ) -> tuple[torch.Tensor, ...]:
+        """The outputs on one batch (or part of one), on this thread."""
         batch = int(x.shape[0])
         artifact = self._artifact_for(None if self.dynamic_batch else batch)
+        plan = self._plan
+        found: dict[str, torch.Tensor] = {}
         total = None
-        for i, term in enumerate(self._plan.terms):
+        for i, term in enumerate(plan.terms):
             args = self._term_args(i, x, tensors, directions)
             shapes = self._term_shapes(i, batch)
             if differentiable:
                 results = _program.apply(artifact.programs[i], shapes, *args)
             else:
                 results = artifact.jit.call(term.function, *args, result_shapes=shapes)
+            if i == plan.value_term:
+                found["value"] = results[term.results.index(0)]
+            if i == plan.gradient_term:
+                # f_1 along the unit directions: [D, B(, m)] -> [B(, m), D].
+                found["gradient"] = results[term.results.index(1)].movedim(0, -1)
+            if i not in self._operator_terms:
+                continue
             if not term.summed:
                 f0 = results[0].expand(term.num_directions, *results[0].shape)
-                stacked = torch.stack([f0, *results[1:]])
-                return stacked.squeeze(-1) if self._squeeze else stacked
+                total = torch.stack([f0, *results[1:]])
+                continue
             value = results[-1]
-            if self._plan.value_factor[i]:
-                value = value + self._plan.value_factor[i] * results[0]
+            if plan.value_factor[i]:
+                value = value + plan.value_factor[i] * results[0]
             total = value if total is None else total + value
-        return total.reshape(batch) if self._squeeze else total
+        found["operator"] = total
+        return tuple(
+            found[name].reshape(self._output_shape(name, batch))
+            for name in self.outputs
+        )
 
-    def _cotangents(self, i: int, grad: torch.Tensor) -> tuple[list[int], list]:
+    def _cotangents(
+        self, i: int, grads: dict[str, torch.Tensor], batch: int
+    ) -> tuple[list[int], list]:
         """The results of term ``i`` that receive cotangents, and the
-        cotangents, from the gradient of the operator's value on a part."""
-        term = self._plan.terms[i]
-        if not term.summed:
-            if self._squeeze:
-                grad = grad.unsqueeze(-1)
-            cotangents = [grad[0].sum(0)] + [grad[k] for k in term.results[1:]]
-            return list(range(len(term.results))), cotangents
-        batch = int(grad.shape[0])
-        top = grad.reshape(batch, *self._output_tail)
-        results, cotangents = [len(term.results) - 1], [top]
-        if self._plan.value_factor[i]:
-            results.insert(0, 0)
-            cotangents.insert(0, self._plan.value_factor[i] * top)
-        return results, cotangents
+        cotangents, from the gradients of the outputs on a part (``grads``:
+        output name -> gradient, absent where none flows back)."""
+        term, plan = self._plan.terms[i], self._plan
+        tail = self._output_tail
+        position = {k: j for j, k in enumerate(term.results)}
+        cotangents: dict[int, torch.Tensor] = {}
+
+        def add(k: int, value: torch.Tensor) -> None:
+            j = position[k]
+            cotangents[j] = value if j not in cotangents else cotangents[j] + value
+
+        grad = grads.get("operator")
+        if grad is not None and i in self._operator_terms:
+            if not term.summed:
+                grad = grad.reshape(term.order + 1, term.num_directions, batch, *tail)
+                add(0, grad[0].sum(0))
+                for k in term.results[1:]:
+                    add(k, grad[k])
+            else:
+                top = grad.reshape(batch, *tail)
+                add(term.order, top)
+                if plan.value_factor[i]:
+                    add(0, plan.value_factor[i] * top)
+        if grads.get("value") is not None and i == plan.value_term:
+            add(0, grads["value"].reshape(batch, *tail))
+        if grads.get("gradient") is not None and i == plan.gradient_term:
+            gradient = grads["gradient"].reshape(batch, *tail, self.input_dim)
+            add(1, gradient.movedim(-1, 0))
+        results = sorted(cotangents)
+        return results, [cotangents[j].contiguous() for j in results]
 
     def release_buffers(self) -> None:
         """Frees the working memory kept for the next calls.
@@ -408,6 +475,7 @@ def compile(
     example_inputs: torch.Tensor | Sequence[torch.Tensor],
     collapsed: bool = True,
     dynamic_batch: bool = False,
+    outputs: Sequence[str] | None = None,
     **options: Any,
 ) -> CompiledOperator:
     """Compiles the differential operator ``op`` of ``model``.
@@ -430,6 +498,11 @@ def compile(
       dynamic_batch: one compiled artifact for every batch size. Without it
         (default), the code is specialized to each batch size, compiled on
         the first call with that size.
+      outputs: what a call returns, a tuple of ``"value"`` (u, ``[B(, m)]``),
+        ``"gradient"`` (∇u, ``[B(, m), D]``) and ``"operator"`` (or the
+        operator's name), in that order; default: the operator alone. For
+        the Laplacian, u and ∇u are Taylor coefficients the operator
+        computes anyway (one pass, nothing recomputed).
 
     Returns a `CompiledOperator`: ``op(x)`` is ``[B]`` for scalar models,
     ``[B, m]`` for m outputs; for ``"taylor"``, ``[K+1, R, B(, m)]``.
@@ -456,7 +529,7 @@ def compile(
         )
     if not callable(model):
         raise TypeError(f"model must be callable, got {type(model).__name__}")
-    return CompiledOperator(model, op, options, x, collapsed, dynamic_batch)
+    return CompiledOperator(model, op, options, x, collapsed, dynamic_batch, outputs)
 
 
 __all__ = [

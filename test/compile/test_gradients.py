@@ -238,3 +238,69 @@ def test_an_op_without_adjoint_is_refused_by_name():
     assert info.value.op == "aten._softmax.default"
     assert "test_gradients.py" in info.value.source
     assert all(p.grad is None for p in model.parameters())
+
+
+def _value_and_gradient(model, x):
+    """u and ∇u by autograd (differentiable), ``[B]`` and ``[B, D]``."""
+    x = x if x.requires_grad else x.clone().requires_grad_(True)
+    u = model(x).reshape(x.shape[0])
+    (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+    return u, g
+
+
+@pytest.mark.parametrize("op", ["laplacian", "biharmonic", "stochastic_laplacian"])
+def test_value_and_gradient_outputs_are_differentiable(op):
+    options = {"samples": 3, "seed": 2} if op.startswith("stochastic") else {}
+    model = mlp(3, "tanh")
+    x = inputs(5, 3)
+    compiled = tm.compile(
+        model, op=op, example_inputs=x, outputs=("value", "gradient", op), **options
+    )
+    # the Laplacian's u and ∇u are coefficients of its own pass
+    assert len(compiled._plan.terms) == (1 if op == "laplacian" else 2)
+    xg = x.clone().requires_grad_(True)
+    u, grad_u, value = compiled(xg)
+    xr = x.clone().requires_grad_(True)
+    want_u, want_grad = _value_and_gradient(model, xr)
+    want_value = _reference_value(op, model, xr, options)
+    assert relative_error(u.detach(), want_u.detach()) <= 1e-12
+    assert relative_error(grad_u.detach(), want_grad.detach()) <= 1e-12
+    assert relative_error(value.detach(), want_value.detach()) <= 1e-9
+
+    def loss(u, g, v):
+        return (u**2).sum() + (g**3).sum() + (u * v).sum()
+
+    got = _gradients(loss(u, grad_u, value), [*model.parameters(), xg])
+    want = _gradients(loss(want_u, want_grad, want_value), [*model.parameters(), xr])
+    _compare(got, want)
+    # only one of the outputs in the loss
+    got = _gradients(compiled(xg)[1].pow(2).sum(), [xg])
+    want = _gradients(_value_and_gradient(model, xr)[1].pow(2).sum(), [xr])
+    _compare(got, want)
+
+
+def test_gradient_output_of_a_vector_model():
+    model = mlp(3, "tanh", outputs=2)
+    x = inputs(4, 3)
+    compiled = tm.compile(model, op="laplacian", example_inputs=x, outputs=("gradient",))
+    jacobian = compiled(x)
+    want = torch.func.vmap(torch.func.jacrev(lambda xi: model(xi[None])[0]))(x)
+    assert jacobian.shape == (4, 2, 3)
+    assert relative_error(jacobian, want) <= 1e-12
+
+
+def test_bad_outputs():
+    model, x = mlp(3, "tanh"), inputs(4, 3)
+    with pytest.raises(ValueError, match="outputs: expected distinct names"):
+        tm.compile(model, op="laplacian", example_inputs=x, outputs=("value", "hessian"))
+    with pytest.raises(TypeError, match="tuple of names"):
+        tm.compile(model, op="laplacian", example_inputs=x, outputs="value")
+    with pytest.raises(ValueError, match="op='taylor' returns every"):
+        tm.compile(
+            model,
+            op="taylor",
+            example_inputs=x,
+            order=2,
+            directions=torch.eye(3),
+            outputs=("value",),
+        )
