@@ -23,6 +23,7 @@ SOURCES := $(shell find CMakeLists.txt pyproject.toml cmake include lib tools py
 
 demo: install
 	$(BIN)/python examples/demo.py
+	$(BIN)/python examples/pinn_poisson.py --quick
 
 test: install
 	$(MAKE) --no-print-directory lit pytest
