@@ -57,6 +57,13 @@ enum class InitUse {
   /// Read otherwise, in a loop nest without reductions: the init is one more
   /// input of an elementwise computation.
   Elementwise,
+  /// `yield max(out, a)` (or min), or `yield select(a > run, t, out)` where
+  /// `run` is such a running maximum of `a` (Taylor mode's coefficients of
+  /// a max): the result is the value at the *first* iteration of the
+  /// reduction where `a` attains the extremum, and only that iteration
+  /// receives the adjoint (PyTorch's rule for `max(dim)`; ties go to the
+  /// first).
+  First,
 };
 
 /// The adjoint generics of one structured op.
@@ -72,14 +79,22 @@ private:
   /// Classifies how each result's body reads its init; fails with a
   /// diagnostic for accumulations that have no adjoint here.
   LogicalResult classifyInits();
+  /// Recognizes output `o` as `InitUse::First`.
+  bool matchFirst(unsigned o);
+  /// For each output deciding a `First` output that has an adjoint: the
+  /// linear index (over the reduction loops) of the first iteration where
+  /// its compared value attains the result, a tensor of i64 like the result.
+  LogicalResult buildFirstIndices();
+  /// The linear index of the current iteration over the reduction loops
+  /// (row-major), as i64, emitted in a body.
+  Value buildReductionIndex(OpBuilder &nb);
   /// Builds the adjoint of operand `number` and accumulates it.
   LogicalResult buildOperandAdjoint(unsigned number);
   /// Pulls the result adjoints back through the cloned scalar body; returns
   /// the adjoint of `target` (null if zero).
   FailureOr<Value> pullBack(OpBuilder &nb, Block *oldBlock,
                             ArrayRef<Operation *> cloned,
-                            const IRMapping &mapping,
-                            ArrayRef<std::pair<unsigned, Value>> seeds,
+                            ArrayRef<std::pair<Value, Value>> seeds,
                             Value target);
 
   linalg::LinalgOp op;
@@ -89,6 +104,13 @@ private:
   SmallVector<InitUse> initUses;
   /// The adjoint of each result (null: zero or not a float).
   SmallVector<Value> resultAdjoints;
+  /// `First` outputs: the body value that receives the adjoint, and the
+  /// output whose running extremum decides the iteration.
+  DenseMap<unsigned, std::pair<Value, unsigned>> firsts;
+  /// Deciding outputs: the body value compared, whether a maximum, and the
+  /// tensor of first indices (once built).
+  DenseMap<unsigned, std::pair<Value, bool>> extrema;
+  DenseMap<unsigned, Value> firstIndices;
 };
 
 } // namespace
@@ -115,15 +137,195 @@ LogicalResult StructuredOpAdjoint::classifyInits() {
       initUses.push_back(InitUse::Elementwise);
       continue;
     }
-    if (!resultAdjoints[o]) {
-      // No adjoint flows through this result: its accumulation is irrelevant.
-      initUses.push_back(InitUse::Unread);
-      continue;
-    }
+    initUses.push_back(InitUse::Unread);
+  }
+  // Max/min reductions and the values they select, then the rest.
+  for (unsigned o = 0, e = op.getNumDpsInits(); o < e; ++o)
+    if (initUses[o] == InitUse::Unread && matchFirst(o))
+      initUses[o] = InitUse::First;
+  for (unsigned o = 0, e = op.getNumDpsInits(); o < e; ++o) {
+    BlockArgument out =
+        block->getArgument(op.getDpsInitOperand(o)->getOperandNumber());
+    if (initUses[o] != InitUse::Unread || out.use_empty() ||
+        !resultAdjoints[o])
+      continue; // Without an adjoint, the accumulation is irrelevant.
     return op->emitOpError()
            << "has no adjoint rule: result #" << o
-           << " is a reduction whose accumulator is not a sum ('out + t'); "
-              "reverse mode supports sum reductions only";
+           << " is a reduction whose accumulator is neither a sum ('out + t') "
+              "nor a max/min (or a value selected by one)";
+  }
+  for (auto &[o, first] : firsts) {
+    if (!resultAdjoints[o])
+      continue;
+    if (state.isActive(op.getDpsInitOperand(o)->get()))
+      return op->emitOpError()
+             << "has no adjoint rule: result #" << o
+             << " is a max/min reduction whose init depends on a "
+                "differentiated argument";
+    for (int64_t size : op.getStaticLoopRanges())
+      if (ShapedType::isDynamic(size))
+        return op->emitOpError() << "has no adjoint rule: result #" << o
+                                 << " is a max/min reduction over loops of "
+                                    "dynamic size";
+  }
+  return success();
+}
+
+/// `max(out, a)` / `min(out, a)` (either order): `a` and whether a maximum.
+static std::optional<std::pair<Value, bool>> matchExtremum(Value value,
+                                                           Value out) {
+  Operation *def = value.getDefiningOp();
+  if (!def || def->getNumOperands() != 2)
+    return std::nullopt;
+  bool isMax = isa<arith::MaximumFOp, arith::MaxNumFOp>(def);
+  if (!isMax && !isa<arith::MinimumFOp, arith::MinNumFOp>(def))
+    return std::nullopt;
+  Value lhs = def->getOperand(0), rhs = def->getOperand(1);
+  if (lhs == out && rhs != out)
+    return std::make_pair(rhs, isMax);
+  if (rhs == out && lhs != out)
+    return std::make_pair(lhs, isMax);
+  return std::nullopt;
+}
+
+bool StructuredOpAdjoint::matchFirst(unsigned o) {
+  Block *block = op.getBlock();
+  auto yield = cast<linalg::YieldOp>(block->getTerminator());
+  auto outArg = [&](unsigned i) {
+    return block->getArgument(op.getDpsInitOperand(i)->getOperandNumber());
+  };
+  // Values computed from an accumulator: the compared and selected values
+  // must not be.
+  DenseSet<Value> fromOuts;
+  for (unsigned i = 0, e = op.getNumDpsInits(); i < e; ++i)
+    fromOuts.insert(outArg(i));
+  for (Operation &bodyOp : block->without_terminator())
+    if (llvm::any_of(bodyOp.getOperands(),
+                     [&](Value v) { return fromOuts.contains(v); }))
+      for (Value r : bodyOp.getResults())
+        fromOuts.insert(r);
+  // A running extremum of output p: max(out_p, a), out_p read only there
+  // and by strict comparisons `a > out_p` (`a < out_p` for a minimum).
+  auto extremumOf = [&](unsigned p) -> std::optional<std::pair<Value, bool>> {
+    BlockArgument out = outArg(p);
+    auto match = matchExtremum(yield.getValues()[p], out);
+    if (!match || fromOuts.contains(match->first))
+      return std::nullopt;
+    for (Operation *user : out.getUsers()) {
+      if (user == yield.getValues()[p].getDefiningOp())
+        continue;
+      auto cmp = dyn_cast<arith::CmpFOp>(user);
+      if (!cmp || cmp.getLhs() != match->first || cmp.getRhs() != out ||
+          cmp.getPredicate() != (match->second ? arith::CmpFPredicate::OGT
+                                               : arith::CmpFPredicate::OLT))
+        return std::nullopt;
+    }
+    return match;
+  };
+  if (auto extremum = extremumOf(o)) {
+    extrema[o] = *extremum;
+    firsts[o] = {extremum->first, o};
+    return true;
+  }
+  // select(a > out_p, t, out_o): the value t where a first attains max a.
+  BlockArgument out = outArg(o);
+  auto select = yield.getValues()[o].getDefiningOp<arith::SelectOp>();
+  if (!select || !out.hasOneUse() || select.getFalseValue() != out ||
+      fromOuts.contains(select.getTrueValue()))
+    return false;
+  auto cmp = select.getCondition().getDefiningOp<arith::CmpFOp>();
+  if (!cmp)
+    return false;
+  for (unsigned p = 0, e = op.getNumDpsInits(); p < e; ++p) {
+    if (p == o || cmp.getRhs() != outArg(p))
+      continue;
+    auto extremum = extremumOf(p);
+    if (!extremum || extremum->first != cmp.getLhs())
+      return false;
+    extrema[p] = *extremum;
+    firsts[o] = {select.getTrueValue(), p};
+    return true;
+  }
+  return false;
+}
+
+Value StructuredOpAdjoint::buildReductionIndex(OpBuilder &nb) {
+  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
+  Value index = arith::ConstantIndexOp::create(nb, loc, 0);
+  for (auto [d, type] : llvm::enumerate(op.getIteratorTypesArray())) {
+    if (type != utils::IteratorType::reduction)
+      continue;
+    Value size = arith::ConstantIndexOp::create(nb, loc, sizes[d]);
+    Value scaled = arith::MulIOp::create(nb, loc, index, size);
+    index = arith::AddIOp::create(nb, loc, scaled,
+                                  linalg::IndexOp::create(nb, loc, d));
+  }
+  return arith::IndexCastOp::create(nb, loc, nb.getI64Type(), index);
+}
+
+LogicalResult StructuredOpAdjoint::buildFirstIndices() {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  Block *oldBlock = op.getBlock();
+  for (auto &[o, first] : firsts) {
+    unsigned p = first.second;
+    if (!resultAdjoints[o] || firstIndices.count(p))
+      continue;
+    // min over the iterations where the compared value equals the result.
+    Value result = op->getResult(p);
+    AffineMap resultMap = maps[op.getDpsInitOperand(p)->getOperandNumber()];
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> newMaps;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      inputs.push_back(input->get());
+      newMaps.push_back(maps[input->getOperandNumber()]);
+    }
+    inputs.push_back(result);
+    newMaps.push_back(resultMap);
+    newMaps.push_back(resultMap);
+    auto resultType = cast<RankedTensorType>(result.getType());
+    auto indexType = resultType.clone(b.getI64Type());
+    Value empty = tensor::EmptyOp::create(
+        b, loc, tensor::getMixedSizes(b, loc, result), b.getI64Type());
+    Value largest = arith::ConstantOp::create(
+        b, loc, b.getI64IntegerAttr(std::numeric_limits<int64_t>::max()));
+    Value init = linalg::FillOp::create(b, loc, largest, empty).getResult(0);
+    auto generic = linalg::GenericOp::create(
+        b, loc, TypeRange{indexType}, inputs, ValueRange{init}, newMaps,
+        op.getIteratorTypesArray(),
+        [&](OpBuilder &nb, Location, ValueRange args) {
+          IRMapping mapping;
+          unsigned next = 0;
+          for (OpOperand *input : op.getDpsInputOperands())
+            mapping.map(oldBlock->getArgument(input->getOperandNumber()),
+                        args[next++]);
+          Value extremum = args[next++];
+          for (unsigned i = 0, e = op.getNumDpsInits(); i < e; ++i) {
+            BlockArgument out = oldBlock->getArgument(
+                op.getDpsInitOperand(i)->getOperandNumber());
+            mapping.map(out, arith::ConstantOp::create(
+                                 nb, loc, out.getType(),
+                                 nb.getZeroAttr(out.getType())));
+          }
+          for (Operation &oldOp : oldBlock->without_terminator())
+            nb.clone(oldOp, mapping);
+          Value compared = mapping.lookup(extrema[p].first);
+          Value attains = arith::CmpFOp::create(
+              nb, loc, arith::CmpFPredicate::OEQ, compared, extremum);
+          Value index = buildReductionIndex(nb);
+          Value acc = args[next];
+          Value smaller = arith::MinSIOp::create(nb, loc, index, acc);
+          linalg::YieldOp::create(
+              nb, loc,
+              ValueRange{arith::SelectOp::create(nb, loc, attains, smaller,
+                                                 acc)});
+        });
+    Block *body = generic.getBody();
+    SmallVector<Operation *> bodyOps = llvm::to_vector(llvm::map_range(
+        body->without_terminator(), [](Operation &bodyOp) { return &bodyOp; }));
+    for (Operation *bodyOp : llvm::reverse(bodyOps))
+      if (isOpTriviallyDead(bodyOp))
+        bodyOp->erase();
+    firstIndices[p] = generic.getResult(0);
   }
   return success();
 }
@@ -140,7 +342,7 @@ LogicalResult StructuredOpAdjoint::run() {
   }
   if (llvm::all_of(resultAdjoints, [](Value v) { return !v; }))
     return success();
-  if (failed(classifyInits()))
+  if (failed(classifyInits()) || failed(buildFirstIndices()))
     return failure();
 
   // Inputs (and inits read elementwise), each one generic.
@@ -247,6 +449,18 @@ LogicalResult StructuredOpAdjoint::buildOperandAdjoint(unsigned number) {
     newMaps.push_back(maps[op.getDpsInitOperand(o)->getOperandNumber()]);
     adjointResults.push_back(o);
   }
+  // The first indices of the extrema that decide `First` outputs.
+  SmallVector<unsigned> deciders;
+  for (unsigned o : adjointResults) {
+    if (initUses[o] != InitUse::First)
+      continue;
+    unsigned p = firsts[o].second;
+    if (llvm::is_contained(deciders, p))
+      continue;
+    deciders.push_back(p);
+    inputs.push_back(firstIndices[p]);
+    newMaps.push_back(maps[op.getDpsInitOperand(p)->getOperandNumber()]);
+  }
   SmallVector<AffineExpr> outExprs;
   for (unsigned d : *dims)
     outExprs.push_back(b.getAffineDimExpr(d));
@@ -273,24 +487,51 @@ LogicalResult StructuredOpAdjoint::buildOperandAdjoint(unsigned number) {
               op.getDpsInitOperand(o)->getOperandNumber());
           if (initUses[o] == InitUse::Elementwise) {
             mapping.map(out, args[next++]);
-          } else if (initUses[o] == InitUse::Additive) {
-            // Only the dead primal `out + t` reads it.
-            Type elementType = out.getType();
-            mapping.map(out, arith::ConstantOp::create(
-                                 nb, loc, elementType,
-                                 nb.getZeroAttr(elementType)));
+            continue;
           }
+          // Otherwise only dead primal code reads it (`out + t`, the
+          // running extremum, the accumulators of results without adjoint).
+          mapping.map(out, arith::ConstantOp::create(
+                               nb, loc, out.getType(),
+                               nb.getZeroAttr(out.getType())));
         }
-        SmallVector<std::pair<unsigned, Value>> seeds;
-        for (unsigned o : adjointResults)
-          seeds.push_back({o, args[next++]});
+        SmallVector<Value> outputAdjoints;
+        for (unsigned o : adjointResults) {
+          (void)o;
+          outputAdjoints.push_back(args[next++]);
+        }
+        DenseMap<unsigned, Value> firstIndexArgs;
+        for (unsigned p : deciders)
+          firstIndexArgs[p] = args[next++];
         Value acc = args[next];
         SmallVector<Operation *> cloned;
         for (Operation &oldOp : oldBlock->without_terminator())
           cloned.push_back(nb.clone(oldOp, mapping));
+        // Seeds: each result's adjoint at the value it yields, or at the
+        // selected value of the first iteration attaining the extremum.
+        auto yield = cast<linalg::YieldOp>(oldBlock->getTerminator());
+        SmallVector<std::pair<Value, Value>> seeds;
+        Value index;
+        for (auto [o, adjoint] : llvm::zip(adjointResults, outputAdjoints)) {
+          if (initUses[o] != InitUse::First) {
+            seeds.push_back(
+                {mapping.lookupOrDefault(yield.getValues()[o]), adjoint});
+            continue;
+          }
+          if (!index)
+            index = buildReductionIndex(nb);
+          Value isFirst = arith::CmpIOp::create(
+              nb, loc, arith::CmpIPredicate::eq, index,
+              firstIndexArgs[firsts[o].second]);
+          Value zero = arith::ConstantOp::create(
+              nb, loc, adjoint.getType(), nb.getZeroAttr(adjoint.getType()));
+          seeds.push_back(
+              {mapping.lookupOrDefault(firsts[o].first),
+               arith::SelectOp::create(nb, loc, isFirst, adjoint, zero)});
+        }
         Value target = mapping.lookup(oldBlock->getArgument(number));
         FailureOr<Value> adjoint =
-            pullBack(nb, oldBlock, cloned, mapping, seeds, target);
+            pullBack(nb, oldBlock, cloned, seeds, target);
         if (failed(adjoint)) {
           bodyFailed = true;
           linalg::YieldOp::create(nb, loc, acc);
@@ -326,8 +567,7 @@ LogicalResult StructuredOpAdjoint::buildOperandAdjoint(unsigned number) {
 FailureOr<Value>
 StructuredOpAdjoint::pullBack(OpBuilder &nb, Block *oldBlock,
                               ArrayRef<Operation *> cloned,
-                              const IRMapping &mapping,
-                              ArrayRef<std::pair<unsigned, Value>> seeds,
+                              ArrayRef<std::pair<Value, Value>> seeds,
                               Value target) {
   JetRuleContext context{/*order=*/1, /*directions=*/1};
   // Scalars that depend on the target (the others have no adjoint to pass).
@@ -347,12 +587,9 @@ StructuredOpAdjoint::pullBack(OpBuilder &nb, Block *oldBlock,
     Value &slot = adjoints[primal];
     slot = jb.add(slot, contribution);
   };
-  auto yield = cast<linalg::YieldOp>(oldBlock->getTerminator());
-  for (auto [o, seed] : seeds) {
-    Value yielded = mapping.lookupOrDefault(yield.getValues()[o]);
-    if (varied.contains(yielded))
-      accumulate(yielded, seed);
-  }
+  for (auto [value, seed] : seeds)
+    if (varied.contains(value))
+      accumulate(value, seed);
 
   for (auto [oldOp, newOp] :
        llvm::reverse(llvm::zip(oldBlock->without_terminator(), cloned))) {

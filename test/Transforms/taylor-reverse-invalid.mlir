@@ -1,13 +1,13 @@
 // Bad options and IR without adjoints: a diagnostic and a failing pass.
-// RUN: taylor-opt %s --taylor-reverse="function=maxred" -verify-diagnostics -split-input-file
+// RUN: taylor-opt %s --taylor-reverse="function=prodred" -verify-diagnostics -split-input-file
 // RUN: not taylor-opt %s --taylor-reverse="function=nope" 2>&1 | FileCheck %s --check-prefix=NOFUNC
 // RUN: not taylor-opt %s --taylor-reverse 2>&1 | FileCheck %s --check-prefix=MANY
-// RUN: not taylor-opt %s --taylor-reverse="function=maxred arguments=2" 2>&1 | FileCheck %s --check-prefix=ARG
+// RUN: not taylor-opt %s --taylor-reverse="function=prodred arguments=2" 2>&1 | FileCheck %s --check-prefix=ARG
 // RUN: not taylor-opt %s --taylor-reverse="function=ints" 2>&1 | FileCheck %s --check-prefix=NOARG
 // RUN: not taylor-opt %s --taylor-reverse="function=mixed arguments=1" 2>&1 | FileCheck %s --check-prefix=INTARG
 // RUN: not taylor-opt %s --taylor-reverse="function=mixed arguments=0,0" 2>&1 | FileCheck %s --check-prefix=TWICE
 // RUN: not taylor-opt %s --taylor-reverse="function=mixed results=3" 2>&1 | FileCheck %s --check-prefix=RES
-// RUN: not taylor-opt %s --taylor-reverse="function=maxred vjp-function=ints" 2>&1 | FileCheck %s --check-prefix=CLASH
+// RUN: not taylor-opt %s --taylor-reverse="function=prodred vjp-function=ints" 2>&1 | FileCheck %s --check-prefix=CLASH
 // RUN: not taylor-opt %s --taylor-reverse="function=window" 2>&1 | FileCheck %s --check-prefix=WINDOW
 // RUN: not taylor-opt %s --taylor-reverse="function=scalar" 2>&1 | FileCheck %s --check-prefix=SCALAR
 // RUN: not taylor-opt %s --taylor-reverse="function=norule" 2>&1 | FileCheck %s --check-prefix=NORULE
@@ -15,7 +15,7 @@
 
 // NOFUNC: error: taylor-reverse: no function '@nope' with a body in the module
 // MANY: error: taylor-reverse: the module has 7 functions with a body; name one with 'function=<name>'
-// ARG: error: taylor-reverse: 'arguments' lists 2 but '@maxred' has 1 arguments
+// ARG: error: taylor-reverse: 'arguments' lists 2 but '@prodred' has 1 arguments
 // NOARG: error: taylor-reverse: '@ints' has no floating-point tensor argument to differentiate
 // INTARG: error: taylor-reverse: arguments #1 must be a ranked tensor of floats, got 'tensor<4xi64>'
 // TWICE: error: taylor-reverse: 'arguments' lists 0 twice
@@ -29,16 +29,16 @@
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 
-// A max reduction: its accumulator is not a sum.
-func.func @maxred(%x: tensor<4x3xf64>) -> tensor<4xf64> {
-  %ninf = arith.constant 0xFFF0000000000000 : f64
+// A product reduction: its accumulator is neither a sum nor a max/min.
+func.func @prodred(%x: tensor<4x3xf64>) -> tensor<4xf64> {
+  %one = arith.constant 1.0 : f64
   %e = tensor.empty() : tensor<4xf64>
-  %z = linalg.fill ins(%ninf : f64) outs(%e : tensor<4xf64>) -> tensor<4xf64>
-  // expected-error @+1 {{'linalg.generic' op has no adjoint rule: result #0 is a reduction whose accumulator is not a sum ('out + t'); reverse mode supports sum reductions only}}
+  %z = linalg.fill ins(%one : f64) outs(%e : tensor<4xf64>) -> tensor<4xf64>
+  // expected-error @+1 {{'linalg.generic' op has no adjoint rule: result #0 is a reduction whose accumulator is neither a sum ('out + t') nor a max/min (or a value selected by one)}}
   %s = linalg.generic {indexing_maps = [#id2, #row], iterator_types = ["parallel", "reduction"]}
       ins(%x : tensor<4x3xf64>) outs(%z : tensor<4xf64>) {
   ^bb0(%a: f64, %o: f64):
-    %q = arith.maximumf %o, %a : f64
+    %q = arith.mulf %o, %a : f64
     linalg.yield %q : f64
   } -> tensor<4xf64>
   return %s : tensor<4xf64>

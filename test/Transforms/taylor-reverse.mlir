@@ -4,6 +4,7 @@
 // RUN: taylor-opt %s --taylor-reverse="function=broadcast_unit" | FileCheck %s --check-prefix=UNIT
 // RUN: taylor-opt %s --taylor-reverse="function=mlp arguments=1 vjp-function=dw" | FileCheck %s --check-prefix=WRT
 // RUN: taylor-opt %s --taylor-reverse="function=mlp" --taylor-contractions-to-gemm | FileCheck %s --check-prefix=GEMM
+// RUN: taylor-opt %s --taylor-reverse="function=max_with_index" | FileCheck %s --check-prefix=MAX
 
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 #bias = affine_map<(d0, d1) -> (d1)>
@@ -120,4 +121,37 @@ func.func @broadcast_unit(%x: tensor<1x3xf64>, %y: tensor<4x3xf64>) -> tensor<4x
     linalg.yield %p : f64
   } -> tensor<4x3xf64>
   return %r : tensor<4x3xf64>
+}
+
+// A max reduction (with its argmax, as torch-mlir emits torch.max(dim)):
+// the adjoint goes to the first iteration where the input attains the max,
+// found by a min-reduction over the iterations' linear indices.
+// MAX-LABEL: func.func @max_with_index_vjp(
+// MAX-SAME: %[[X:[^:]*]]: tensor<4x3xf64>, %[[YBAR:[^:]*]]: tensor<4xf64>)
+// MAX: %[[Y:.*]]:2 = linalg.generic
+// MAX: %[[FIRST:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X]], %[[Y]]#0 : {{.*}}) outs(%{{.*}} : tensor<4xi64>)
+// MAX: arith.cmpf oeq
+// MAX: arith.minsi
+// MAX: %[[XBAR:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[YBAR]], %[[FIRST]] : tensor<4xf64>, tensor<4xi64>)
+// MAX: arith.cmpi eq
+// MAX: arith.select
+// MAX: return %[[Y]]#0, %[[Y]]#1, %[[XBAR]]
+func.func @max_with_index(%x: tensor<4x3xf64>) -> (tensor<4xf64>, tensor<4xi64>) {
+  %ninf = arith.constant 0xFFF0000000000000 : f64
+  %c0 = arith.constant 0 : i64
+  %e = tensor.empty() : tensor<4xf64>
+  %ei = tensor.empty() : tensor<4xi64>
+  %z = linalg.fill ins(%ninf : f64) outs(%e : tensor<4xf64>) -> tensor<4xf64>
+  %zi = linalg.fill ins(%c0 : i64) outs(%ei : tensor<4xi64>) -> tensor<4xi64>
+  %s:2 = linalg.generic {indexing_maps = [#id2, #row, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x3xf64>) outs(%z, %zi : tensor<4xf64>, tensor<4xi64>) {
+  ^bb0(%a: f64, %o: f64, %i: i64):
+    %k = linalg.index 1 : index
+    %ki = arith.index_cast %k : index to i64
+    %m = arith.maximumf %a, %o : f64
+    %better = arith.cmpf ogt, %a, %o : f64
+    %idx = arith.select %better, %ki, %i : i64
+    linalg.yield %m, %idx : f64, i64
+  } -> (tensor<4xf64>, tensor<4xi64>)
+  return %s#0, %s#1 : tensor<4xf64>, tensor<4xi64>
 }
