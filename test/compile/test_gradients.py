@@ -331,3 +331,45 @@ def test_bad_outputs():
             directions=torch.eye(3),
             outputs=("value",),
         )
+
+
+def test_gradients_with_dynamic_batch():
+    model = mlp(3, "tanh")
+    x = inputs(7, 3)
+    compiled = tm.compile(model, op="biharmonic", example_inputs=x, dynamic_batch=True)
+    for batch in (7, 3):
+        xg = x[:batch].clone().requires_grad_(True)
+        got = _gradients(compiled(xg).pow(2).sum(), [*model.parameters(), xg])
+        xr = x[:batch].clone().requires_grad_(True)
+        want = _gradients(
+            _reference_value("biharmonic", model, xr, {}).pow(2).sum(),
+            [*model.parameters(), xr],
+        )
+        _compare(got, want)
+
+
+def test_fresh_directions_are_reused_by_the_backward():
+    """Directions drawn at a call are the ones its backward differentiates."""
+    import numpy as np
+
+    from taylor_mlir import operators
+
+    model = mlp(3, "tanh")
+    x = inputs(5, 3)
+    compiled = tm.compile(
+        model,
+        op="stochastic_laplacian",
+        example_inputs=x,
+        samples=4,
+        seed=np.random.default_rng(11),
+    )
+    value = compiled(x)
+    value.pow(2).sum().backward()
+    got = [p.grad.clone() for p in model.parameters()]
+    twin = operators.stochastic_laplacian(3, 4, "rademacher", np.random.default_rng(11))
+    from reference import directional_sum
+
+    want_value = directional_sum(model, x, twin.directions, twin.weights, 2)[:, 0]
+    assert relative_error(value.detach(), want_value.detach()) <= 1e-12
+    want = _gradients(want_value.pow(2).sum(), [*model.parameters()])
+    _compare(got, want)
