@@ -529,6 +529,16 @@ def compile(
         )
     if not callable(model):
         raise TypeError(f"model must be callable, got {type(model).__name__}")
+    if isinstance(
+        model,
+        (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel),
+    ):
+        raise TypeError(
+            f"compile the module that {type(model).__name__} wraps "
+            "(model.module), and call the compiled operator inside the forward of "
+            "the module the wrapper wraps, so that the wrapper averages its "
+            "gradients (docs/guide/training.md, DistributedDataParallel)"
+        )
     return CompiledOperator(model, op, options, x, collapsed, dynamic_batch, outputs)
 
 

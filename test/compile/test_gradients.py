@@ -373,3 +373,9 @@ def test_fresh_directions_are_reused_by_the_backward():
     assert relative_error(value.detach(), want_value.detach()) <= 1e-12
     want = _gradients(want_value.pow(2).sum(), [*model.parameters()])
     _compare(got, want)
+
+
+def test_a_data_parallel_wrapper_is_refused_with_the_way_out():
+    model = torch.nn.DataParallel(mlp(3, "tanh"))
+    with pytest.raises(TypeError, match=r"model.module"):
+        tm.compile(model, op="laplacian", example_inputs=inputs(4, 3))
