@@ -146,8 +146,7 @@ LogicalResult StructuredOpAdjoint::classifyInits() {
   for (unsigned o = 0, e = op.getNumDpsInits(); o < e; ++o) {
     BlockArgument out =
         block->getArgument(op.getDpsInitOperand(o)->getOperandNumber());
-    if (initUses[o] != InitUse::Unread || out.use_empty() ||
-        !resultAdjoints[o])
+    if (initUses[o] != InitUse::Unread || out.use_empty() || !resultAdjoints[o])
       continue; // Without an adjoint, the accumulation is irrelevant.
     return op->emitOpError()
            << "has no adjoint rule: result #" << o
@@ -302,9 +301,9 @@ LogicalResult StructuredOpAdjoint::buildFirstIndices() {
           for (unsigned i = 0, e = op.getNumDpsInits(); i < e; ++i) {
             BlockArgument out = oldBlock->getArgument(
                 op.getDpsInitOperand(i)->getOperandNumber());
-            mapping.map(out, arith::ConstantOp::create(
-                                 nb, loc, out.getType(),
-                                 nb.getZeroAttr(out.getType())));
+            mapping.map(
+                out, arith::ConstantOp::create(nb, loc, out.getType(),
+                                               nb.getZeroAttr(out.getType())));
           }
           for (Operation &oldOp : oldBlock->without_terminator())
             nb.clone(oldOp, mapping);
@@ -314,10 +313,9 @@ LogicalResult StructuredOpAdjoint::buildFirstIndices() {
           Value index = buildReductionIndex(nb);
           Value acc = args[next];
           Value smaller = arith::MinSIOp::create(nb, loc, index, acc);
-          linalg::YieldOp::create(
-              nb, loc,
-              ValueRange{arith::SelectOp::create(nb, loc, attains, smaller,
-                                                 acc)});
+          linalg::YieldOp::create(nb, loc,
+                                  ValueRange{arith::SelectOp::create(
+                                      nb, loc, attains, smaller, acc)});
         });
     Block *body = generic.getBody();
     SmallVector<Operation *> bodyOps = llvm::to_vector(llvm::map_range(
@@ -401,8 +399,8 @@ LogicalResult StructuredOpAdjoint::buildOperandAdjoint(unsigned number) {
       getProjectedDims(maps[number], dropped);
   if (failed(dims))
     return op->emitOpError()
-           << "has no adjoint rule: operand #" << number
-           << " is read through " << AffineMapAttr::get(maps[number])
+           << "has no adjoint rule: operand #" << number << " is read through "
+           << AffineMapAttr::get(maps[number])
            << ", not a projection of the loops (e.g. a convolution window)";
 
   // The accumulator, without the broadcast unit dimensions.
@@ -422,8 +420,8 @@ LogicalResult StructuredOpAdjoint::buildOperandAdjoint(unsigned number) {
                                   "dimensions of operand #"
                                << number;
     reassociation = *groups;
-    init = tensor::CollapseShapeOp::create(b, loc, reduced, init,
-                                           reassociation);
+    init =
+        tensor::CollapseShapeOp::create(b, loc, reduced, init, reassociation);
   }
 
   // Inputs: the op's inputs, the inits read elementwise, the result
@@ -491,9 +489,9 @@ LogicalResult StructuredOpAdjoint::buildOperandAdjoint(unsigned number) {
           }
           // Otherwise only dead primal code reads it (`out + t`, the
           // running extremum, the accumulators of results without adjoint).
-          mapping.map(out, arith::ConstantOp::create(
-                               nb, loc, out.getType(),
-                               nb.getZeroAttr(out.getType())));
+          mapping.map(out,
+                      arith::ConstantOp::create(nb, loc, out.getType(),
+                                                nb.getZeroAttr(out.getType())));
         }
         SmallVector<Value> outputAdjoints;
         for (unsigned o : adjointResults) {
@@ -520,9 +518,9 @@ LogicalResult StructuredOpAdjoint::buildOperandAdjoint(unsigned number) {
           }
           if (!index)
             index = buildReductionIndex(nb);
-          Value isFirst = arith::CmpIOp::create(
-              nb, loc, arith::CmpIPredicate::eq, index,
-              firstIndexArgs[firsts[o].second]);
+          Value isFirst =
+              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, index,
+                                    firstIndexArgs[firsts[o].second]);
           Value zero = arith::ConstantOp::create(
               nb, loc, adjoint.getType(), nb.getZeroAttr(adjoint.getType()));
           seeds.push_back(
@@ -558,17 +556,16 @@ LogicalResult StructuredOpAdjoint::buildOperandAdjoint(unsigned number) {
   }
   Value result = generic.getResult(0);
   if (!dropped.empty())
-    result = tensor::ExpandShapeOp::create(b, loc, type, result, reassociation,
-                                           tensor::getMixedSizes(b, loc, primal));
+    result =
+        tensor::ExpandShapeOp::create(b, loc, type, result, reassociation,
+                                      tensor::getMixedSizes(b, loc, primal));
   state.setAdjoint(primal, result);
   return success();
 }
 
-FailureOr<Value>
-StructuredOpAdjoint::pullBack(OpBuilder &nb, Block *oldBlock,
-                              ArrayRef<Operation *> cloned,
-                              ArrayRef<std::pair<Value, Value>> seeds,
-                              Value target) {
+FailureOr<Value> StructuredOpAdjoint::pullBack(
+    OpBuilder &nb, Block *oldBlock, ArrayRef<Operation *> cloned,
+    ArrayRef<std::pair<Value, Value>> seeds, Value target) {
   JetRuleContext context{/*order=*/1, /*directions=*/1};
   // Scalars that depend on the target (the others have no adjoint to pass).
   DenseSet<Value> varied = {target};
@@ -602,9 +599,8 @@ StructuredOpAdjoint::pullBack(OpBuilder &nb, Block *oldBlock,
     Value resultAdjoint = adjoints.lookup(newOp->getResult(0));
     auto rule = dyn_cast<ScalarTaylorRuleOpInterface>(newOp);
     if (!rule)
-      return oldOp.emitError()
-             << "no derivative rule for '" << oldOp.getName()
-             << "' in the body of '" << op->getName() << "'";
+      return oldOp.emitError() << "no derivative rule for '" << oldOp.getName()
+                               << "' in the body of '" << op->getName() << "'";
     for (unsigned i = 0, e = newOp->getNumOperands(); i < e; ++i) {
       Value operand = newOp->getOperand(i);
       if (!varied.contains(operand) || !isa<FloatType>(operand.getType()))
@@ -616,8 +612,8 @@ StructuredOpAdjoint::pullBack(OpBuilder &nb, Block *oldBlock,
       operandJets[i][1] = resultAdjoint;
       SmallVector<CoefficientList> resultJets = {
           context.passive(newOp->getResult(0))};
-      if (failed(rule.propagateScalarJets(nb, context, operandJets,
-                                          resultJets)))
+      if (failed(
+              rule.propagateScalarJets(nb, context, operandJets, resultJets)))
         return failure();
       accumulate(operand, resultJets[0][1]);
     }
@@ -629,9 +625,8 @@ namespace {
 
 /// The model attached to every structured op.
 template <typename OpTy>
-struct StructuredOpAdjointModel
-    : public AdjointRuleOpInterface::ExternalModel<
-          StructuredOpAdjointModel<OpTy>, OpTy> {
+struct StructuredOpAdjointModel : public AdjointRuleOpInterface::ExternalModel<
+                                      StructuredOpAdjointModel<OpTy>, OpTy> {
   LogicalResult buildAdjoint(Operation *op, OpBuilder &builder,
                              AdjointState &state) const {
     return StructuredOpAdjoint(cast<linalg::LinalgOp>(op), builder, state)
@@ -640,8 +635,7 @@ struct StructuredOpAdjointModel
 };
 
 template <typename... OpTys> void attachToAll(MLIRContext *ctx) {
-  (OpTys::template attachInterface<StructuredOpAdjointModel<OpTys>>(*ctx),
-   ...);
+  (OpTys::template attachInterface<StructuredOpAdjointModel<OpTys>>(*ctx), ...);
 }
 
 } // namespace

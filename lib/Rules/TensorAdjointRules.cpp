@@ -34,8 +34,8 @@ Value mlir::taylor::buildTensorAdd(OpBuilder &builder, Location loc, Value lhs,
              ArrayRef<AffineMap>{identity, identity, identity}, iterators,
              [&](OpBuilder &b, Location l, ValueRange args) {
                linalg::YieldOp::create(
-                   b, l, ValueRange{arith::AddFOp::create(b, l, args[0],
-                                                          args[1])});
+                   b, l,
+                   ValueRange{arith::AddFOp::create(b, l, args[0], args[1])});
              })
       .getResult(0);
 }
@@ -52,8 +52,8 @@ void addToSlice(OpBuilder &b, Location loc, AdjointState &state, Value primal,
   Value update = adjoint;
   if (accumulated) {
     Value current = tensor::ExtractSliceOp::create(
-        b, loc, cast<RankedTensorType>(adjoint.getType()), accumulated,
-        offsets, sizes, strides);
+        b, loc, cast<RankedTensorType>(adjoint.getType()), accumulated, offsets,
+        sizes, strides);
     update = buildTensorAdd(b, loc, current, adjoint);
   }
   state.setAdjoint(primal, tensor::InsertSliceOp::create(
@@ -141,21 +141,19 @@ struct InsertSliceModel
     Location loc = op->getLoc();
     Value source = insert.getSource();
     if (state.isActive(source))
-      state.addToAdjoint(
-          b, loc, source,
-          tensor::ExtractSliceOp::create(
-              b, loc, insert.getSourceType(), adjoint, insert.getMixedOffsets(),
-              insert.getMixedSizes(), insert.getMixedStrides()));
+      state.addToAdjoint(b, loc, source,
+                         tensor::ExtractSliceOp::create(
+                             b, loc, insert.getSourceType(), adjoint,
+                             insert.getMixedOffsets(), insert.getMixedSizes(),
+                             insert.getMixedStrides()));
     Value dest = insert.getDest();
     if (state.isActive(dest)) {
       // The inserted slice overwrote the destination there.
       Value zeros = createZeroLike(b, loc, source);
-      state.addToAdjoint(
-          b, loc, dest,
-          tensor::InsertSliceOp::create(b, loc, zeros, adjoint,
-                                        insert.getMixedOffsets(),
-                                        insert.getMixedSizes(),
-                                        insert.getMixedStrides()));
+      state.addToAdjoint(b, loc, dest,
+                         tensor::InsertSliceOp::create(
+                             b, loc, zeros, adjoint, insert.getMixedOffsets(),
+                             insert.getMixedSizes(), insert.getMixedStrides()));
     }
     return success();
   }
@@ -180,11 +178,10 @@ struct ConcatModel
       if (state.isActive(input)) {
         SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
         offsets[dim] = offset;
-        state.addToAdjoint(
-            b, loc, input,
-            tensor::ExtractSliceOp::create(
-                b, loc, cast<RankedTensorType>(input.getType()), adjoint,
-                offsets, sizes, strides));
+        state.addToAdjoint(b, loc, input,
+                           tensor::ExtractSliceOp::create(
+                               b, loc, cast<RankedTensorType>(input.getType()),
+                               adjoint, offsets, sizes, strides));
       }
       std::optional<int64_t> lhs = getConstantIntValue(offset);
       std::optional<int64_t> rhs = getConstantIntValue(sizes[dim]);

@@ -85,8 +85,8 @@ public:
     if (!contribution)
       return;
     Value &slot = adjoints[primal];
-    slot = slot ? buildTensorAdd(builder, loc, slot, contribution)
-                : contribution;
+    slot =
+        slot ? buildTensorAdd(builder, loc, slot, contribution) : contribution;
   }
 
 private:
@@ -160,8 +160,8 @@ static LogicalResult selectIndices(func::FuncOp func, StringRef what,
              << "taylor-reverse: " << what << " #" << i
              << " must be a ranked tensor of floats, got " << types[i];
     if (llvm::is_contained(indices, i))
-      return func.emitError() << "taylor-reverse: '" << what << "' lists " << i
-                              << " twice";
+      return func.emitError()
+             << "taylor-reverse: '" << what << "' lists " << i << " twice";
     indices.push_back(i);
   }
   return success();
@@ -269,8 +269,7 @@ LogicalResult TaylorReversePass::transform(func::FuncOp vjpFunc) {
                   "carry adjoints";
     auto rule = dyn_cast<AdjointRuleOpInterface>(op);
     if (!rule)
-      return op->emitError() << "no adjoint rule for '" << op->getName()
-                             << "'";
+      return op->emitError() << "no adjoint rule for '" << op->getName() << "'";
     if (failed(rule.buildAdjoint(builder, state)))
       return failure();
     ++numAdjointOps;
@@ -286,8 +285,7 @@ LogicalResult TaylorReversePass::transform(func::FuncOp vjpFunc) {
   }
   func::ReturnOp::create(builder, ret.getLoc(), results);
   ret.erase();
-  vjpFunc.setFunctionType(FunctionType::get(&getContext(),
-                                            entry.getArgumentTypes(),
-                                            ValueRange(results).getTypes()));
+  vjpFunc.setFunctionType(FunctionType::get(
+      &getContext(), entry.getArgumentTypes(), ValueRange(results).getTypes()));
   return success();
 }

@@ -62,6 +62,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(
-        [*globals(), "func", *_COMPILER_NAMES, *_ERROR_NAMES, *_THREAD_NAMES]
-    )
+    return sorted([*globals(), "func", *_COMPILER_NAMES, *_ERROR_NAMES, *_THREAD_NAMES])

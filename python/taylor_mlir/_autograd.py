@@ -103,7 +103,10 @@ def _gradients(
     out: list[torch.Tensor | None] = [None] * len(needs)
     if needs_x:
         out[0] = torch.cat(
-            [torch.zeros_like(x[a:b]) if r[0] is None else r[0] for r, (a, b) in zip(results, parts)]
+            [
+                torch.zeros_like(x[a:b]) if r[0] is None else r[0]
+                for r, (a, b) in zip(results, parts)
+            ]
         ).to(x.dtype)
     for k, j in enumerate(wanted):
         parts_k = [r[1][k] for r in results if r[1][k] is not None]
@@ -130,7 +133,9 @@ def _differentiable_gradients(
     wanted = [i for i, need in enumerate(needs) if need]
     with torch.enable_grad():
         # In the operator's dtype, still connected to the model's tensors.
-        tensors = [t.to(op.dtype) if t.is_floating_point() else t for t in model_tensors]
+        tensors = [
+            t.to(op.dtype) if t.is_floating_point() else t for t in model_tensors
+        ]
         values = op._evaluate(x, tensors, directions, differentiable=True)
         flowing = [j for j, g in enumerate(grads) if g is not None]
         gradients = torch.autograd.grad(
@@ -167,9 +172,7 @@ class OperatorFunction(torch.autograd.Function):
         needs = list(ctx.needs_input_grad[2:])
         if not any(needs) or all(g is None for g in grads):
             return (None,) * (2 + len(needs))
-        compute = (
-            _differentiable_gradients if torch.is_grad_enabled() else _gradients
-        )
+        compute = _differentiable_gradients if torch.is_grad_enabled() else _gradients
         gradients = compute(ctx.op, x, model_tensors, ctx.directions, grads, needs)
         return (None, None, *gradients)
 

@@ -177,7 +177,9 @@ def _make_function():
             if not wrt or not results:
                 return none
             vjp = ctx.program.vjp(wrt, results)
-            shapes = [tuple(s) for s in ctx.shapes] + [tuple(args[i].shape) for i in wrt]
+            shapes = [tuple(s) for s in ctx.shapes] + [
+                tuple(args[i].shape) for i in wrt
+            ]
             dtype = next(a.dtype for a in args if _is_float(a))
             cotangents = [grads[i].to(dtype) for i in results]
             outputs = ProgramFunction.apply(vjp, shapes, *args, *cotangents)
@@ -199,9 +201,7 @@ def apply(program: Program, shapes: Sequence[tuple[int, ...]], *args) -> tuple:
     import torch
 
     global _FUNCTION
-    if torch.is_grad_enabled() and any(
-        _is_float(a) and a.requires_grad for a in args
-    ):
+    if torch.is_grad_enabled() and any(_is_float(a) and a.requires_grad for a in args):
         if _FUNCTION is None:
             _FUNCTION = _make_function()
         return _FUNCTION.apply(program, [tuple(s) for s in shapes], *args)

@@ -292,9 +292,7 @@ def _jet(module: _Module, f: _Signature, argument: int, directions: int) -> _Sig
         f"function={f.name} jet-function={name} order=1 "
         f"directions={directions} argument={argument}"
     )
-    module.run(
-        f"taylor-jet{{{options}}}, func.func(taylor-lower)", "taylor-jet"
-    )
+    module.run(f"taylor-jet{{{options}}}, func.func(taylor-lower)", "taylor-jet")
     return module.signature(name, f.num_user)
 
 
@@ -336,7 +334,7 @@ def _eye(b: _Builder, n: int, element: str) -> str:
     name = b.fresh()
     b.lines.append(
         f"    {name} = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> "
-        f"(d0, d1)>], iterator_types = [\"parallel\", \"parallel\"]}} outs({empty} "
+        f'(d0, d1)>], iterator_types = ["parallel", "parallel"]}} outs({empty} '
         f": {_type([n, n], element)}) {{\n"
         f"    ^bb0(%out: {element}):\n"
         f"      %i = linalg.index 0 : index\n"
@@ -383,7 +381,9 @@ def _apply_jacfwd(module: _Module, f: _Signature, t: _JacFwd) -> _Signature:
     rows = b.reshape(first, [n, *out_shape], [n, m], element)
     jac = _transpose_jacobian(b, rows, n, m, out_shape, in_shape, element)
     name = module.name("jacfwd")
-    module.add(b.function(name, f.inputs, [(jac, _type([*out_shape, *in_shape], element))]))
+    module.add(
+        b.function(name, f.inputs, [(jac, _type([*out_shape, *in_shape], element))])
+    )
     module.finish(name)
     return module.signature(name, f.num_user)
 
@@ -404,9 +404,7 @@ def _apply_jacrev(module: _Module, f: _Signature, t: _JacRev) -> _Signature:
     rows = b.op(f"tensor.empty() : {_type([m, n], element)}")
     for j in range(m):
         values = ", ".join("1.0" if k == j else "0.0" for k in range(m))
-        basis = b.op(
-            f"arith.constant dense<[{values}]> : {_type([m], element)}"
-        )
+        basis = b.op(f"arith.constant dense<[{values}]> : {_type([m], element)}")
         cotangent = b.reshape(basis, [m], out_shape, element)
         gradient = b.call(vjp, args + [cotangent])[1]
         flat = b.to_1d(gradient, in_shape, element)
@@ -416,7 +414,9 @@ def _apply_jacrev(module: _Module, f: _Signature, t: _JacRev) -> _Signature:
         )
     jac = b.reshape(rows, [m, n], [*out_shape, *in_shape], element)
     name = module.name("jacrev")
-    module.add(b.function(name, f.inputs, [(jac, _type([*out_shape, *in_shape], element))]))
+    module.add(
+        b.function(name, f.inputs, [(jac, _type([*out_shape, *in_shape], element))])
+    )
     module.finish(name)
     return module.signature(name, f.num_user)
 
@@ -430,13 +430,17 @@ def _apply_jvp(module: _Module, f: _Signature) -> _Signature:
         raise ValueError("jvp: the function has no floating-point tensor argument")
     user = [f"%a{i}" for i in range(f.num_user)]
     tangent_args = [f"%a{f.num_user + k}" for k in range(len(active))]
-    lifted = [f"%a{f.num_user + len(active) + k}" for k in range(len(f.inputs) - f.num_user)]
+    lifted = [
+        f"%a{f.num_user + len(active) + k}" for k in range(len(f.inputs) - f.num_user)
+    ]
     b = _Builder()
     value, total = None, None
     for k, i in enumerate(active):
         jet = _jet(module, f, i, 1)
         shape = _tensor_shape(f.inputs[i])[0]
-        seed = b.reshape(tangent_args[k], shape, [1, *shape], _tensor_shape(f.inputs[i])[1])
+        seed = b.reshape(
+            tangent_args[k], shape, [1, *shape], _tensor_shape(f.inputs[i])[1]
+        )
         args = user + lifted
         args.insert(i + 1, seed)
         primal, first = b.call(jet, args)
@@ -743,7 +747,9 @@ def _import(
         for call in discovery.calls
         for t in call.signature.results
     ]
-    imported = _export_and_import(_Opened(exported, discovery.calls), (*example, *feeds))
+    imported = _export_and_import(
+        _Opened(exported, discovery.calls), (*example, *feeds)
+    )
     module, name = _stitch(imported, discovery.calls, len(example), num_results)
     return module, module.signature(name, len(args))
 
@@ -871,9 +877,7 @@ def _check_tangents(primals, tangents, what) -> None:
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
         raise TypeError(f"{what}: primals and tangents must be tuples of tensors")
     if len(primals) != len(tangents):
-        raise ValueError(
-            f"{what}: {len(primals)} primals but {len(tangents)} tangents"
-        )
+        raise ValueError(f"{what}: {len(primals)} primals but {len(tangents)} tangents")
     for p, t in zip(primals, tangents):
         if _spec(p) != _spec(t):
             raise ValueError(
@@ -934,4 +938,13 @@ def hvp(f: Callable, primals: tuple, tangents: tuple):
     return jvp(grad(f), primals, tangents)
 
 
-__all__ = ["MAX_JACREV_ROWS", "grad", "hessian", "hvp", "jacfwd", "jacrev", "jvp", "vjp"]
+__all__ = [
+    "MAX_JACREV_ROWS",
+    "grad",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "vjp",
+]

@@ -89,8 +89,10 @@ def test_compositions():
         tf.jacfwd(tf.jacrev(scalar))(X), torch.func.jacfwd(torch.func.jacrev(scalar))(X)
     )
     assert close(tf.jacrev(tf.grad(scalar))(X), torch.func.hessian(scalar)(X))
-    assert close(tf.grad(lambda x: tf.grad(scalar)(x).pow(2).sum())(X),
-                 d(lambda x: d(scalar)(x).pow(2).sum())(X))
+    assert close(
+        tf.grad(lambda x: tf.grad(scalar)(x).pow(2).sum())(X),
+        d(lambda x: d(scalar)(x).pow(2).sum())(X),
+    )
 
 
 def test_nested_derivatives_see_both_levels():
@@ -110,7 +112,9 @@ def test_nested_derivatives_see_both_levels():
     )(x)
     assert close(tf.grad(inner)(x), want)
     # a vector case: grad over a function whose hvp closes over x
-    vec = tf.grad(lambda x: tf.hvp(lambda y: (x * y.pow(3)).sum(), (x,), (x,))[1].sum())(X)
+    vec = tf.grad(
+        lambda x: tf.hvp(lambda y: (x * y.pow(3)).sum(), (x,), (x,))[1].sum()
+    )(X)
     ref = torch.func.grad(
         lambda x: torch.func.jvp(
             torch.func.grad(lambda y: (x * y.pow(3)).sum()), (x,), (x,)

@@ -38,9 +38,10 @@ def _compare(got, want, tol=TOL):
     for g, w in zip(got, want):
         assert g.shape == w.shape
         scale = max(float(w.abs().max()), 1e-300)
-        assert float((g - w).abs().max()) / scale <= tol or float(
-            (g - w).abs().max()
-        ) <= 1e-14
+        assert (
+            float((g - w).abs().max()) / scale <= tol
+            or float((g - w).abs().max()) <= 1e-14
+        )
 
 
 @pytest.mark.parametrize("case", list(OPERATOR_CASES))
@@ -59,7 +60,9 @@ def test_gradients_of_every_operator(case):
 
     xr = x.clone().requires_grad_(True)
     want_value = _reference_value(op, model, xr, options)
-    want = _gradients(_loss(want_value, weights.reshape(want_value.shape)), [*tensors, xr])
+    want = _gradients(
+        _loss(want_value, weights.reshape(want_value.shape)), [*tensors, xr]
+    )
     assert relative_error(value.detach(), want_value.detach()) <= 1e-9
     _compare(got, want)
 
@@ -185,9 +188,12 @@ def test_no_grad_records_nothing_and_derives_nothing():
     assert value.grad_fn is None and not value.requires_grad
     assert all(not p._vjps for p in lap.artifact.programs)
     frozen = mlp(3, "tanh").requires_grad_(False)
-    assert tm.compile(frozen, op="laplacian", example_inputs=x.detach())(
-        x.detach()
-    ).grad_fn is None
+    assert (
+        tm.compile(frozen, op="laplacian", example_inputs=x.detach())(
+            x.detach()
+        ).grad_fn
+        is None
+    )
 
 
 def test_nothing_the_user_passed_is_mutated():
@@ -230,7 +236,9 @@ class SoftmaxMax(torch.nn.Module):
 
     def forward(self, x):
         h = self.a(x)
-        return self.b(torch.softmax(h, -1)) + torch.amax(torch.tanh(h), -1, keepdim=True)
+        return self.b(torch.softmax(h, -1)) + torch.amax(
+            torch.tanh(h), -1, keepdim=True
+        )
 
 
 @pytest.mark.parametrize("op", ["laplacian", "biharmonic"])
@@ -309,7 +317,9 @@ def test_value_and_gradient_outputs_are_differentiable(op):
 def test_gradient_output_of_a_vector_model():
     model = mlp(3, "tanh", outputs=2)
     x = inputs(4, 3)
-    compiled = tm.compile(model, op="laplacian", example_inputs=x, outputs=("gradient",))
+    compiled = tm.compile(
+        model, op="laplacian", example_inputs=x, outputs=("gradient",)
+    )
     jacobian = compiled(x)
     want = torch.func.vmap(torch.func.jacrev(lambda xi: model(xi[None])[0]))(x)
     assert jacobian.shape == (4, 2, 3)
@@ -319,7 +329,9 @@ def test_gradient_output_of_a_vector_model():
 def test_bad_outputs():
     model, x = mlp(3, "tanh"), inputs(4, 3)
     with pytest.raises(ValueError, match="outputs: expected distinct names"):
-        tm.compile(model, op="laplacian", example_inputs=x, outputs=("value", "hessian"))
+        tm.compile(
+            model, op="laplacian", example_inputs=x, outputs=("value", "hessian")
+        )
     with pytest.raises(TypeError, match="tuple of names"):
         tm.compile(model, op="laplacian", example_inputs=x, outputs="value")
     with pytest.raises(ValueError, match="op='taylor' returns every"):
