@@ -317,12 +317,7 @@ LogicalResult StructuredOpAdjoint::buildFirstIndices() {
                                   ValueRange{arith::SelectOp::create(
                                       nb, loc, attains, smaller, acc)});
         });
-    Block *body = generic.getBody();
-    SmallVector<Operation *> bodyOps = llvm::to_vector(llvm::map_range(
-        body->without_terminator(), [](Operation &bodyOp) { return &bodyOp; }));
-    for (Operation *bodyOp : llvm::reverse(bodyOps))
-      if (isOpTriviallyDead(bodyOp))
-        bodyOp->erase();
+    eraseDeadOps(generic.getBody());
     firstIndices[p] = generic.getResult(0);
   }
   return success();
@@ -544,12 +539,7 @@ LogicalResult StructuredOpAdjoint::buildOperandAdjoint(unsigned number) {
     return failure();
   }
   // Drop the recomputed scalar code nothing reads.
-  Block *body = generic.getBody();
-  SmallVector<Operation *> bodyOps = llvm::to_vector(llvm::map_range(
-      body->without_terminator(), [](Operation &o) { return &o; }));
-  for (Operation *bodyOp : llvm::reverse(bodyOps))
-    if (isOpTriviallyDead(bodyOp))
-      bodyOp->erase();
+  eraseDeadOps(generic.getBody());
   if (!nonZero) {
     generic->erase();
     return success();

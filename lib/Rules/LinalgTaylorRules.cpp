@@ -390,11 +390,7 @@ linalg::GenericOp StructuredOpPropagation::build(const BuildConfig &config,
   }
   // Drop dead scalar code so that liveness below is exact.
   Block *body = generic.getBody();
-  SmallVector<Operation *> bodyOps = llvm::to_vector(llvm::map_range(
-      body->without_terminator(), [](Operation &o) { return &o; }));
-  for (Operation *bodyOp : llvm::reverse(bodyOps))
-    if (isOpTriviallyDead(bodyOp))
-      bodyOp->erase();
+  eraseDeadOps(body);
   // Which placeholder primal accumulators are still read.
   unsigned argIndex = 0;
   for (auto [origArg, k] : inputArgs) {

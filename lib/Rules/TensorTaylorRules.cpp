@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::taylor;
@@ -78,8 +79,16 @@ Value mlir::taylor::createZeroCoefficient(OpBuilder &builder, Location loc,
 
 Value mlir::taylor::createZeroLike(OpBuilder &builder, Location loc,
                                    Value like) {
-  return createZeros(builder, loc, cast<RankedTensorType>(like.getType()),
-                     like, /*offset=*/0);
+  return createZeros(builder, loc, cast<RankedTensorType>(like.getType()), like,
+                     /*offset=*/0);
+}
+
+void mlir::taylor::eraseDeadOps(Block *block) {
+  SmallVector<Operation *> ops = llvm::to_vector(llvm::map_range(
+      block->without_terminator(), [](Operation &op) { return &op; }));
+  for (Operation *op : llvm::reverse(ops))
+    if (isOpTriviallyDead(op))
+      op->erase();
 }
 
 bool mlir::taylor::isZeroTensor(Value value) {
@@ -206,7 +215,8 @@ struct InsertSliceModel
       if (!operands[0][k] && !operands[1][k])
         continue;
       results[0][k] = tensor::InsertSliceOp::create(
-          b, op->getLoc(), coefficientOrZero(b, op->getLoc(), operands[0], k, r),
+          b, op->getLoc(),
+          coefficientOrZero(b, op->getLoc(), operands[0], k, r),
           coefficientOrZero(b, op->getLoc(), operands[1], k, r),
           prepend(b, 0, insert.getMixedOffsets()),
           prepend(b, r, insert.getMixedSizes()),
@@ -228,9 +238,8 @@ struct ConcatModel
     auto concat = cast<tensor::ConcatOp>(op);
     unsigned r = context.directions;
     for (unsigned k = 1; k <= context.order; ++k) {
-      if (llvm::all_of(operands, [&](const CoefficientList &jet) {
-            return !jet[k];
-          }))
+      if (llvm::all_of(operands,
+                       [&](const CoefficientList &jet) { return !jet[k]; }))
         continue;
       SmallVector<Value> inputs;
       for (const CoefficientList &jet : operands)

@@ -9,6 +9,7 @@
 #include "Taylor/IR/TaylorOps.h"
 #include "Taylor/Rules/Rules.h"
 #include "Taylor/Transforms/Passes.h"
+#include "Taylor/Transforms/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -62,27 +63,7 @@ private:
 } // namespace
 
 func::FuncOp TaylorJetPass::findFunction() {
-  ModuleOp module = getOperation();
-  if (!functionName.empty()) {
-    auto func = module.lookupSymbol<func::FuncOp>(functionName);
-    if (!func || func.isExternal()) {
-      module.emitError() << "taylor-jet: no function '@" << functionName
-                         << "' with a body in the module";
-      return nullptr;
-    }
-    return func;
-  }
-  SmallVector<func::FuncOp> candidates;
-  for (auto func : module.getOps<func::FuncOp>())
-    if (!func.isExternal())
-      candidates.push_back(func);
-  if (candidates.size() != 1) {
-    module.emitError() << "taylor-jet: the module has " << candidates.size()
-                       << " functions with a body; name one with "
-                          "'function=<name>'";
-    return nullptr;
-  }
-  return candidates.front();
+  return findFunctionToTransform(getOperation(), functionName, "taylor-jet");
 }
 
 LogicalResult TaylorJetPass::verifyOptions(func::FuncOp func) {

@@ -9,6 +9,7 @@
 
 #include "Taylor/Rules/Rules.h"
 #include "Taylor/Transforms/Passes.h"
+#include "Taylor/Transforms/Utils.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -115,27 +116,8 @@ private:
 } // namespace
 
 func::FuncOp TaylorReversePass::findFunction() {
-  ModuleOp module = getOperation();
-  if (!functionName.empty()) {
-    auto func = module.lookupSymbol<func::FuncOp>(functionName);
-    if (!func || func.isExternal()) {
-      module.emitError() << "taylor-reverse: no function '@" << functionName
-                         << "' with a body in the module";
-      return nullptr;
-    }
-    return func;
-  }
-  SmallVector<func::FuncOp> candidates;
-  for (auto func : module.getOps<func::FuncOp>())
-    if (!func.isExternal())
-      candidates.push_back(func);
-  if (candidates.size() != 1) {
-    module.emitError() << "taylor-reverse: the module has " << candidates.size()
-                       << " functions with a body; name one with "
-                          "'function=<name>'";
-    return nullptr;
-  }
-  return candidates.front();
+  return findFunctionToTransform(getOperation(), functionName,
+                                 "taylor-reverse");
 }
 
 /// Fills `indices` from `option` (default: every index whose type is a

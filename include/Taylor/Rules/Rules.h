@@ -74,6 +74,10 @@ RankedTensorType getDirectionalType(Type primalType, unsigned directions);
 Value buildWeightedDirectionSum(OpBuilder &builder, Location loc, Value x,
                                 Value weights, Value init = Value());
 
+/// Erases the ops of `block` whose results are unused and that have no side
+/// effects, last first (the dead scalar code of a generated body).
+void eraseDeadOps(Block *block);
+
 /// `lhs + rhs` for two floating-point tensors of one type, as an elementwise
 /// `linalg.generic`.
 Value buildTensorAdd(OpBuilder &builder, Location loc, Value lhs, Value rhs);
