@@ -292,6 +292,83 @@ struct SplitIndependentResults : public OpRewritePattern<linalg::GenericOp> {
   }
 };
 
+/// Splits a one-result reduction generic that yields `out + (t_1 + ... +
+/// t_n)` (in any association), each `t_i` a product of two of its inputs,
+/// into a chain of generics each yielding `out + t_i`, the next starting
+/// from the previous result. The adjoint of a multi-result contraction (the
+/// coefficients `f_1 .. f_K` of standard Taylor mode share the weights, and
+/// the weights' adjoint sums their products) is such a sum of matrix
+/// products; after the split each is a BLAS call.
+struct SplitSumOfProducts : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op->hasAttr("taylor.gemm") || !op.hasPureTensorSemantics() ||
+        op.getNumDpsInits() != 1 || op.getNumReductionLoops() == 0)
+      return rewriter.notifyMatchFailure(op, "not a one-result reduction");
+    Block *body = op.getBody();
+    unsigned numInputs = op.getNumDpsInputs();
+    BlockArgument out = body->getArgument(numInputs);
+    auto yield = cast<linalg::YieldOp>(body->getTerminator());
+    auto top = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+    if (!top || !out.hasOneUse() ||
+        (top.getLhs() != out && top.getRhs() != out))
+      return rewriter.notifyMatchFailure(op, "body is not out + sum");
+    // The summands: the leaves of the tree of single-use additions.
+    SmallVector<arith::MulFOp> products;
+    SmallVector<Value> worklist = {top.getLhs() == out ? top.getRhs()
+                                                       : top.getLhs()};
+    unsigned additions = 1;
+    while (!worklist.empty()) {
+      Value v = worklist.pop_back_val();
+      Operation *def = v.getDefiningOp();
+      if (!def || def->getBlock() != body || !v.hasOneUse())
+        return rewriter.notifyMatchFailure(op, "a summand is shared");
+      if (auto add = dyn_cast<arith::AddFOp>(def)) {
+        ++additions;
+        worklist.push_back(add.getLhs());
+        worklist.push_back(add.getRhs());
+        continue;
+      }
+      auto mul = dyn_cast<arith::MulFOp>(def);
+      auto isInput = [&](Value x) {
+        auto arg = dyn_cast<BlockArgument>(x);
+        return arg && arg.getOwner() == body && arg.getArgNumber() < numInputs;
+      };
+      if (!mul || !isInput(mul.getLhs()) || !isInput(mul.getRhs()) ||
+          mul.getLhs() == mul.getRhs())
+        return rewriter.notifyMatchFailure(
+            op, "a summand is not a product of two inputs");
+      products.push_back(mul);
+    }
+    if (products.size() < 2 ||
+        body->getOperations().size() != products.size() + additions + 1)
+      return rewriter.notifyMatchFailure(op, "not a sum of several products");
+
+    Value current = op.getDpsInits()[0];
+    for (arith::MulFOp mul : llvm::reverse(products)) {
+      unsigned lhs = cast<BlockArgument>(mul.getLhs()).getArgNumber();
+      unsigned rhs = cast<BlockArgument>(mul.getRhs()).getArgNumber();
+      current =
+          linalg::GenericOp::create(
+              rewriter, op.getLoc(), current.getType(), op.getDpsInputs(),
+              ValueRange{current}, op.getIndexingMapsArray(),
+              op.getIteratorTypesArray(),
+              [&](OpBuilder &b, Location loc, ValueRange args) {
+                Value product =
+                    arith::MulFOp::create(b, loc, args[lhs], args[rhs]);
+                linalg::YieldOp::create(b, loc,
+                                        ValueRange{arith::AddFOp::create(
+                                            b, loc, args[numInputs], product)});
+              })
+              .getResult(0);
+    }
+    rewriter.replaceOp(op, current);
+    return success();
+  }
+};
+
 struct TaylorContractionsToGemmPass
     : public taylor::impl::TaylorContractionsToGemmBase<
           TaylorContractionsToGemmPass> {
@@ -312,7 +389,8 @@ struct TaylorContractionsToGemmPass
     unsigned rewritten = 0;
     RewritePatternSet patterns(&getContext());
     patterns.add<ContractionToGemm>(&getContext(), rewritten);
-    patterns.add<SplitIndependentResults, FoldTransposeIntoGemm>(&getContext());
+    patterns.add<SplitIndependentResults, SplitSumOfProducts,
+                 FoldTransposeIntoGemm>(&getContext());
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
     if (failed(

@@ -162,3 +162,29 @@ func.func @transpose_kept(%x: tensor<8x5xf64>, %w: tensor<16x5xf64>) -> (tensor<
   %y0 = linalg.matmul ins(%x, %wt : tensor<8x5xf64>, tensor<5x16xf64>) outs(%f0 : tensor<8x16xf64>) -> tensor<8x16xf64>
   return %y0, %wt : tensor<8x16xf64>, tensor<5x16xf64>
 }
+
+// A sum of matrix products into one output (the weights' adjoint of a
+// multi-result contraction): a chain of products, each a GEMM.
+// CHECK-LABEL: func.func @sum_of_products(
+// CHECK-SAME: %[[X1:[^:]*]]: tensor<6x4xf64>, %[[Y1:[^:]*]]: tensor<6x5xf64>, %[[X2:[^:]*]]: tensor<6x4xf64>, %[[Y2:[^:]*]]: tensor<6x5xf64>, %[[INIT:[^:]*]]: tensor<4x5xf64>)
+// CHECK: %[[FIRST:.*]] = linalg.generic {{.*}} ins(%[[X1]], %[[Y1]] : {{.*}}) outs(%[[INIT]] : tensor<4x5xf64>) attrs = {taylor.gemm}
+// CHECK: %[[SECOND:.*]] = linalg.generic {{.*}} ins(%[[X2]], %[[Y2]] : {{.*}}) outs(%[[FIRST]] : tensor<4x5xf64>) attrs = {taylor.gemm}
+// CHECK: return %[[SECOND]]
+func.func @sum_of_products(%x1: tensor<6x4xf64>, %y1: tensor<6x5xf64>,
+                           %x2: tensor<6x4xf64>, %y2: tensor<6x5xf64>,
+                           %init: tensor<4x5xf64>) -> tensor<4x5xf64> {
+  %r = linalg.generic {indexing_maps = [affine_map<(b, k, n) -> (b, k)>, affine_map<(b, k, n) -> (b, n)>,
+                                        affine_map<(b, k, n) -> (b, k)>, affine_map<(b, k, n) -> (b, n)>,
+                                        affine_map<(b, k, n) -> (k, n)>],
+                       iterator_types = ["reduction", "parallel", "parallel"]}
+      ins(%x1, %y1, %x2, %y2 : tensor<6x4xf64>, tensor<6x5xf64>, tensor<6x4xf64>, tensor<6x5xf64>)
+      outs(%init : tensor<4x5xf64>) {
+  ^bb0(%a: f64, %b: f64, %c: f64, %d: f64, %o: f64):
+    %p = arith.mulf %a, %b : f64
+    %q = arith.mulf %c, %d : f64
+    %s = arith.addf %p, %q : f64
+    %t = arith.addf %o, %s : f64
+    linalg.yield %t : f64
+  } -> tensor<4x5xf64>
+  return %r : tensor<4x5xf64>
+}

@@ -174,6 +174,12 @@ def TaylorContractionsToGemm
     `f_1 .. f_K` of a linear contraction in one loop nest, and each is a
     matrix product of its own.
 
+    A one-result reduction generic that yields `out + (t_1 + ... + t_n)`,
+    each `t_i` a product of two inputs, becomes a chain of generics each
+    adding one product (then each is a matrix product): the adjoint of the
+    weights shared by the results of a multi-result contraction
+    (`taylor-reverse`) sums one product per result.
+
     A matrix product whose `a` or `b` is a 2-D `linalg.transpose`
     (permutation `[1, 0]`; torch-mlir transposes `nn.Linear`'s weight before
     every product) reads the transpose's source through the transposed map
