@@ -70,6 +70,38 @@ def vjp_text(
         return text, name
 
 
+def split_text(vjp: Program, num_primal_results: int) -> tuple[str, str, str]:
+    """Runs ``taylor-split-adjoint`` on the vjp program ``vjp`` (its last
+    arguments are the cotangents of its last results but the first
+    ``num_primal_results``); returns the module with the primal half and the
+    adjoint half, and their names."""
+    spec = vjp.jit.functions[vjp.function]
+    # The cotangents trail the arguments of the differentiated program.
+    cotangents = len(spec.inputs) - vjp.num_arguments
+    primal, adjoint = f"{vjp.function}_primal", f"{vjp.function}_adjoint"
+    options = (
+        f"function={vjp.function} cotangents={cotangents} "
+        f"primal-results={num_primal_results} primal-function={primal} "
+        f"adjoint-function={adjoint}"
+    )
+    with ir.Context():
+        module = ir.Module.parse(vjp.text)
+        run_pipeline(
+            module,
+            f"builtin.module(taylor-split-adjoint{{{options}}}, canonicalize, cse)",
+            stage="taylor-split-adjoint",
+        )
+        for op in list(module.body.operations):
+            if op.operation.name == "func.func":
+                name = ir.StringAttr(op.attributes["sym_name"]).value
+                if name not in (primal, adjoint):
+                    op.operation.erase()
+        text = module.operation.get_asm(
+            enable_debug_info=True, large_elements_limit=None
+        )
+    return text, primal, adjoint
+
+
 class Program:
     """``@function`` of the module ``text``, compiled on first call.
 
@@ -97,6 +129,9 @@ class Program:
         #: an `UnsupportedOperationError` naming the model's source line).
         self._map_error = map_error
         self._vjps: dict[tuple, Program] = {}
+        self._splits: dict[int, tuple[Program, Program]] = {}
+        #: For a vjp program: how many of its arguments are not cotangents.
+        self.num_arguments: int | None = None
         self._lock = threading.Lock()
 
     @property
@@ -130,9 +165,34 @@ class Program:
             program = Program(
                 text, name, depth=self.depth + 1, map_error=self._map_error
             )
+            program.num_arguments = len(self.jit.functions[self.function].inputs)
             with self._lock:
                 program = self._vjps.setdefault(key, program)
         return program
+
+    def split(self, num_primal_results: int) -> tuple[Program, Program]:
+        """For a vjp program: its primal half ``(*args) -> (*results,
+        *tape)`` and its adjoint half ``(*args, *tape, *cotangents) ->
+        (*gradients)`` (``taylor-split-adjoint``), compiled together."""
+        with self._lock:
+            pair = self._splits.get(num_primal_results)
+        if pair is None:
+            text, primal, adjoint = split_text(self, num_primal_results)
+            jit = JitModule(text)
+            pair = (
+                Program(text, primal, depth=self.depth, jit=jit),
+                Program(text, adjoint, depth=self.depth, jit=jit),
+            )
+            with self._lock:
+                pair = self._splits.setdefault(num_primal_results, pair)
+        return pair
+
+    def result_shapes(self) -> list[tuple[int, ...]] | None:
+        """The static shapes of the results, or None if one is dynamic."""
+        shapes = [r.shape for r in self.jit.functions[self.function].results]
+        if any(d is None for shape in shapes for d in shape):
+            return None
+        return [tuple(shape) for shape in shapes]
 
 
 def _is_float(value: Any) -> bool:

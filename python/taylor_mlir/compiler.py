@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import _autograd, _program, blas, threads
+from . import _autograd, _fused, _program, blas, threads
 from ._artifact import _Artifact, _unsupported
 from ._export import (
     as_input,
@@ -382,16 +382,25 @@ class CompiledOperator:
         """The outputs on one batch (or part of one), on this thread."""
         batch = int(x.shape[0])
         artifact = self._artifact_for(None if self.dynamic_batch else batch)
-        plan = self._plan
-        found: dict[str, torch.Tensor] = {}
-        total = None
-        for i, term in enumerate(plan.terms):
+        term_results = []
+        for i, term in enumerate(self._plan.terms):
             args = self._term_args(i, x, tensors, directions)
             shapes = self._term_shapes(i, batch)
             if differentiable:
                 results = _program.apply(artifact.programs[i], shapes, *args)
             else:
                 results = artifact.jit.call(term.function, *args, result_shapes=shapes)
+            term_results.append(results)
+        return self._combine_terms(term_results, batch)
+
+    def _combine_terms(
+        self, term_results: list[list[torch.Tensor]], batch: int
+    ) -> tuple[torch.Tensor, ...]:
+        """The outputs from the results of every jet function on a part."""
+        plan = self._plan
+        found: dict[str, torch.Tensor] = {}
+        total = None
+        for i, (term, results) in enumerate(zip(plan.terms, term_results)):
             if i == plan.value_term:
                 found["value"] = results[term.results.index(0)]
             if i == plan.gradient_term:
@@ -447,6 +456,35 @@ class CompiledOperator:
             add(1, gradient.movedim(-1, 0))
         results = sorted(cotangents)
         return results, [cotangents[j].contiguous() for j in results]
+
+    def loss(
+        self,
+        x: torch.Tensor,
+        loss_fn: Callable[..., torch.Tensor],
+        *data: torch.Tensor,
+        reduction: str = "mean",
+    ) -> torch.Tensor:
+        """The mean (or sum) over the data of ``loss_fn(*outputs, x, *data)``,
+        a per-datum loss of this operator's outputs, with its gradient
+        computed in the same pass.
+
+        ``loss_fn`` receives the outputs (`outputs`), ``x`` and ``data`` (tensors
+        with the batch dimension first) of a part of the batch and returns one
+        loss per datum of the part. The returned scalar is differentiable
+        like ``op(x)``: ``backward()`` fills the gradients of the model's
+        tensors and of ``x``. Unlike ``loss_fn(op(x), ...).backward()``, which
+        recomputes the forward inside the backward, the forward and the
+        backward run part by part in one pass: nothing is computed twice, and
+        the working memory is one part per thread. The gradient flows through
+        the operator's outputs only (tensors ``loss_fn`` reads otherwise are
+        constants); a second backward (``create_graph``) is not available.
+
+        Example, the PINN residual ``Δu + f``::
+
+            loss = lap.loss(x, lambda lap_u, x, f: (lap_u + f) ** 2, f)
+            loss.backward()
+        """
+        return _fused.fused_loss(self, x, loss_fn, data, reduction)
 
     def release_buffers(self) -> None:
         """Frees the working memory kept for the next calls.

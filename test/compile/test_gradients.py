@@ -12,6 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import taylor_mlir as tm
+import taylor_mlir.threads as tm_threads
 
 sys.path.insert(0, str(Path(__file__).parent))
 from reference import relative_error
@@ -71,7 +72,7 @@ def test_gradients_of_every_operator(case):
 def test_gradients_of_a_residual_model_split_into_parts(op, monkeypatch):
     """Batches split into parts on the thread pool: the parts' parameter
     gradients add up, their x gradients are concatenated."""
-    monkeypatch.setattr(tm.compiler.threads, "PART_BYTES", 1024, raising=False)
+    monkeypatch.setattr(tm_threads, "PART_BYTES", 1024)
     model = ResidualMLP(3).double()
     x = inputs(37, 3)
     compiled = tm.compile(model, op=op, example_inputs=x)
@@ -391,3 +392,94 @@ def test_a_data_parallel_wrapper_is_refused_with_the_way_out():
     model = torch.nn.DataParallel(mlp(3, "tanh"))
     with pytest.raises(TypeError, match=r"model.module"):
         tm.compile(model, op="laplacian", example_inputs=inputs(4, 3))
+
+
+@pytest.mark.parametrize("case", list(OPERATOR_CASES))
+def test_fused_loss_gradients_of_every_operator(case, monkeypatch):
+    """`op.loss`: forward and backward part by part in one pass (the tape of
+    taylor-split-adjoint), the same gradients."""
+    monkeypatch.setattr(tm_threads, "PART_BYTES", 1024)
+    op = _op_name(case)
+    options = OPERATOR_CASES[case]
+    model = mlp(3, "tanh")
+    x = inputs(37, 3)
+    target = torch.linspace(-1.0, 1.0, 37, dtype=x.dtype)
+    compiled = tm.compile(model, op=op, example_inputs=x, **options)
+    assert len(compiled._parts(37)) > 1
+
+    def per_datum(value, x, target):
+        value = value.reshape(value.shape[0], -1) if op != "taylor" else value
+        if op == "taylor":  # [K+1, R, B] -> per datum
+            return (value**2).sum((0, 1)) + x.sum(1) * 0
+        return ((value - target[:, None]) ** 2).sum(1)
+
+    xg = x.clone().requires_grad_(True)
+    loss = compiled.loss(xg, per_datum, target)
+    loss.backward()
+    got = [p.grad.clone() for p in model.parameters()] + [xg.grad]
+    model.zero_grad()
+    xr = x.clone().requires_grad_(True)
+    want_value = _reference_value(op, model, xr, options)
+    want_loss = per_datum(want_value, xr, target).mean()
+    want = _gradients(want_loss, [*model.parameters(), xr])
+    assert abs(float(loss) - float(want_loss)) <= 1e-12 * max(
+        1.0, abs(float(want_loss))
+    )
+    _compare(got, want)
+
+
+def test_fused_loss_with_several_outputs_and_sum():
+    model = mlp(3, "tanh")
+    x = inputs(9, 3)
+    compiled = tm.compile(
+        model,
+        op="laplacian",
+        example_inputs=x,
+        outputs=("value", "gradient", "laplacian"),
+    )
+
+    def energy(u, grad_u, lap_u, x):
+        return -0.5 * (lap_u + (grad_u**2).sum(-1)) + u**2
+
+    loss = compiled.loss(x, energy, reduction="sum")
+    loss.backward()
+    got = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    xr = x.clone().requires_grad_(True)
+    u, g = _value_and_gradient(model, xr)
+    lap_u = _reference_value("laplacian", model, xr, {})
+    want = _gradients(energy(u, g, lap_u, xr).sum(), [*model.parameters()])
+    _compare(got, want)
+
+
+def test_fused_loss_dynamic_batch_and_no_grad():
+    model = mlp(3, "tanh")
+    x = inputs(6, 3)
+    compiled = tm.compile(model, op="laplacian", example_inputs=x, dynamic_batch=True)
+    compiled.loss(x, lambda v, x: v**2).backward()
+    got = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    want = _gradients(
+        (_reference_value("laplacian", model, x, {}) ** 2).mean(),
+        [*model.parameters()],
+    )
+    _compare(got, want)
+    with torch.no_grad():
+        value = compiled.loss(x, lambda v, x: v**2)
+    assert value.grad_fn is None
+    assert float(value) == pytest.approx(float(compiled(x).pow(2).mean()), rel=1e-12)
+
+
+def test_fused_loss_bad_input():
+    model = mlp(3, "tanh")
+    x = inputs(4, 3)
+    compiled = tm.compile(model, op="laplacian", example_inputs=x)
+    with pytest.raises(ValueError, match="one loss per datum"):
+        compiled.loss(x, lambda v, x: v.sum())
+    with pytest.raises(ValueError, match="reduction must be"):
+        compiled.loss(x, lambda v, x: v, reduction="max")
+    with pytest.raises(ValueError, match=r"data\[0\] must be a tensor"):
+        compiled.loss(x, lambda v, x, f: v, torch.zeros(3))
+    loss = compiled.loss(x.clone().requires_grad_(True), lambda v, x: v**2)
+    with pytest.raises(RuntimeError, match="create_graph"):
+        torch.autograd.grad(loss, [*model.parameters()], create_graph=True)

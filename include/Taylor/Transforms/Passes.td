@@ -525,4 +525,46 @@ def TaylorReverse : Pass<"taylor-reverse", "ModuleOp"> {
   ];
 }
 
+def TaylorSplitAdjoint : Pass<"taylor-split-adjoint", "ModuleOp"> {
+  let summary = "Split a vjp function into a primal half with a tape and an adjoint half";
+  let description = [{
+    For a function `@f_vjp(args..., cotangents...) -> (primal results...,
+    gradients...)` (as `taylor-reverse` builds them), adds
+
+        @f_vjp_primal(args...) -> (primal results..., tape...)
+        @f_vjp_adjoint(args..., tape..., cotangents...) -> (gradients...)
+
+    The primal half holds the ops that do not depend on a cotangent (the
+    last `cotangents` arguments); the adjoint half the others. The tape is
+    every value of the primal half that the adjoint half reads or returns,
+    except the arguments (passed to both) and constants, empty tensors and
+    constant fills (recomputed instead). Calling the primal half, keeping
+    its tape, and calling the adjoint half later gives the same gradients as
+    the vjp function without computing the forward twice, at the price of
+    the tape's memory between the calls.
+
+    Example: `taylor-opt --taylor-reverse="function=f"
+    --taylor-split-adjoint="function=f_vjp cotangents=1 primal-results=1"`.
+  }];
+  let options = [
+    Option<"functionName", "function", "std::string", /*default=*/"\"\"",
+           "Function to split (default: the module's only function)">,
+    Option<"cotangents", "cotangents", "unsigned", /*default=*/"1",
+           "Number of trailing arguments that are cotangents">,
+    Option<"primalResults", "primal-results", "unsigned", /*default=*/"1",
+           "Number of leading results that the primal half returns">,
+    Option<"primalFunctionName", "primal-function", "std::string",
+           /*default=*/"\"\"",
+           "Name of the primal half (default: <function>_primal)">,
+    Option<"adjointFunctionName", "adjoint-function", "std::string",
+           /*default=*/"\"\"",
+           "Name of the adjoint half (default: <function>_adjoint)">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let statistics = [
+    Statistic<"numTaped", "num-taped",
+              "Number of values the primal half passes to the adjoint half">,
+  ];
+}
+
 #endif // TAYLOR_TRANSFORMS_PASSES_TD
