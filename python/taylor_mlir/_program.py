@@ -70,14 +70,27 @@ def vjp_text(
         return text, name
 
 
+def num_inputs(text: str, function: str) -> int:
+    """The number of arguments of ``@function`` in the module ``text``."""
+    with ir.Context():
+        module = ir.Module.parse(text)
+        for op in module.body.operations:
+            if (
+                op.operation.name == "func.func"
+                and ir.StringAttr(op.attributes["sym_name"]).value == function
+            ):
+                attr = ir.TypeAttr(op.attributes["function_type"]).value
+                return len(ir.FunctionType(attr).inputs)
+    raise KeyError(function)
+
+
 def split_text(vjp: Program, num_primal_results: int) -> tuple[str, str, str]:
     """Runs ``taylor-split-adjoint`` on the vjp program ``vjp`` (its last
     arguments are the cotangents of its last results but the first
     ``num_primal_results``); returns the module with the primal half and the
     adjoint half, and their names."""
-    spec = vjp.jit.functions[vjp.function]
     # The cotangents trail the arguments of the differentiated program.
-    cotangents = len(spec.inputs) - vjp.num_arguments
+    cotangents = num_inputs(vjp.text, vjp.function) - vjp.num_arguments
     primal, adjoint = f"{vjp.function}_primal", f"{vjp.function}_adjoint"
     options = (
         f"function={vjp.function} cotangents={cotangents} "
@@ -165,7 +178,7 @@ class Program:
             program = Program(
                 text, name, depth=self.depth + 1, map_error=self._map_error
             )
-            program.num_arguments = len(self.jit.functions[self.function].inputs)
+            program.num_arguments = num_inputs(self.text, self.function)
             with self._lock:
                 program = self._vjps.setdefault(key, program)
         return program
