@@ -146,6 +146,7 @@ class Program:
         #: For a vjp program: how many of its arguments are not cotangents.
         self.num_arguments: int | None = None
         self._lock = threading.Lock()
+        self._derive_lock = threading.Lock()
 
     @property
     def jit(self) -> JitModule:
@@ -165,6 +166,11 @@ class Program:
         """The program ``(*args, *cotangents of results) -> (*results,
         *gradients of arguments)``."""
         key = (tuple(arguments), tuple(results))
+        # One thread derives, the others (parts of a batch) wait for it.
+        with self._derive_lock:
+            return self._derive_vjp(key)
+
+    def _derive_vjp(self, key: tuple) -> Program:
         with self._lock:
             program = self._vjps.get(key)
         if program is None:
@@ -187,6 +193,10 @@ class Program:
         """For a vjp program: its primal half ``(*args) -> (*results,
         *tape)`` and its adjoint half ``(*args, *tape, *cotangents) ->
         (*gradients)`` (``taylor-split-adjoint``), compiled together."""
+        with self._derive_lock:
+            return self._derive_split(num_primal_results)
+
+    def _derive_split(self, num_primal_results: int) -> tuple[Program, Program]:
         with self._lock:
             pair = self._splits.get(num_primal_results)
         if pair is None:
