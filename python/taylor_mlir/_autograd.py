@@ -94,11 +94,12 @@ def _gradients(
             gt = [g if s is None else s + g for s, g in zip(gt, products)]
         return gx, gt
 
+    # One BLAS thread per part: a multi-threaded BLAS on one part's small
+    # products was 3-10x slower (docs/performance.md).
+    blas.set_num_threads(1)
     if len(parts) == 1:
-        blas.set_num_threads(threads.get_num_threads())
         results = [part_gradients(parts[0])]
     else:
-        blas.set_num_threads(1)
         results = list(threads.pool().map(part_gradients, parts))
     out: list[torch.Tensor | None] = [None] * len(needs)
     if needs_x:

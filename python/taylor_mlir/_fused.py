@@ -125,11 +125,12 @@ class FusedLoss(torch.autograd.Function):
                 op, loss_fn, scale, xd, tensors, directions, data, wanted, needs_x, part
             )
 
+        # One BLAS thread per part: a multi-threaded BLAS on one part's small
+        # products was 3-10x slower (docs/performance.md).
+        blas.set_num_threads(1)
         if len(parts) == 1:
-            blas.set_num_threads(threads.get_num_threads())
             results = [run(parts[0])]
         else:
-            blas.set_num_threads(1)
             results = list(threads.pool().map(run, parts))
         loss = sum((r[0] for r in results[1:]), results[0][0])
         grads: list[torch.Tensor | None] = [None] * (1 + len(model_tensors))

@@ -323,10 +323,11 @@ class CompiledOperator:
                     for a, b in parts
                 ]
             )
-        if len(parts) == 1:
-            blas.set_num_threads(threads.get_num_threads())
-            return self._run(x, tensors, directions)
+        # One BLAS thread per part: a multi-threaded BLAS on one part's small
+        # products was 3-10x slower (docs/performance.md).
         blas.set_num_threads(1)
+        if len(parts) == 1:
+            return self._run(x, tensors, directions)
         return self._combine_parts(
             list(
                 threads.pool().map(

@@ -13,8 +13,9 @@ not by the batch size, and a part's tensors are more often still in cache.
 Parts hold at least `MIN_CHUNK` data (matrix products of fewer rows lose
 speed, and each part costs a call); their sizes differ by at most one, so a
 call needs at most two compiled artifacts. A batch of fewer than
-``2 * MIN_CHUNK`` data that fits the budget runs in one piece, with a BLAS
-of `get_num_threads()` threads. Measured in ``docs/performance.md``.
+``2 * MIN_CHUNK`` data that fits the budget runs in one piece. The BLAS
+always runs on one thread per part: on one part's small products a
+multi-threaded BLAS was 3-10x slower than a single thread. Measured in ``docs/performance.md``.
 
 The default thread count is every core this process may run on
 (``os.sched_getaffinity``).
@@ -28,7 +29,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 #: The smallest part of a batch a call computes on its own.
-MIN_CHUNK = 16
+MIN_CHUNK = 8
 #: The budget of a part's largest coefficient tensor, in bytes.
 PART_BYTES = 8 << 20
 
