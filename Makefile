@@ -58,12 +58,15 @@ pytest:
 # --repeats 3"`), then every operator side by side with torch.func,
 # jet-for-pytorch and folx (options: OPERATORS_ARGS, e.g.
 # `make bench OPERATORS_ARGS="--quick"`; it sets up its own Python 3.12
-# environment for the peers in build/peers/py312 the first time, ~5 GB).
+# environment for the peers in build/peers/py312 the first time, ~5 GB),
+# then one training step (operator + loss + backward) side by side with the
+# same peers (options: TRAINING_ARGS, e.g. `make bench TRAINING_ARGS="--quick"`).
 bench: install $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/gemm_throughput.py
 	$(BIN)/python benchmarks/collapse_mlp.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/profile_stages.py
 	$(BIN)/python benchmarks/operators.py $(OPERATORS_ARGS)
+	$(BIN)/python benchmarks/training_step.py $(TRAINING_ARGS)
 
 $(VENV)/.bench-deps: benchmarks/requirements.txt $(VENV)/.deps
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt

@@ -489,7 +489,8 @@ def build_data(args: argparse.Namespace, plan_sizes: dict) -> tuple[Path, str]:
     for dim in dims:
         torch.manual_seed(args.seed)
         previous = dim
-        for i, width in enumerate([*WIDTHS, 1]):
+        # (args.widths: another MLP of the same kind, e.g. training_step.py --quick)
+        for i, width in enumerate([*getattr(args, "widths", WIDTHS), 1]):
             linear = torch.nn.Linear(previous, width, dtype=torch.float64)
             arrays[f"d{dim}_w{i}"] = linear.weight.detach().numpy().copy()
             arrays[f"d{dim}_b{i}"] = linear.bias.detach().numpy().copy()
@@ -1091,7 +1092,19 @@ def ratios(op, dtype, sizes, ok) -> list[str]:
     return out
 
 
-def plots(report: dict[str, Any], directory: Path) -> list[str]:
+def plots(
+    report: dict[str, Any],
+    directory: Path,
+    prefix: str = "",
+    title: str = "",
+    per: str = "call",
+    extra_styles: dict[str, tuple[str, str, str]] | None = None,
+) -> list[str]:
+    """Time and memory against B (or S) per operator and dtype, one line per
+    method: ``<directory>/<prefix><operator>_<dtype>.png`` (``title`` before
+    the figure's title; ``per``: what one timing is, e.g. "step";
+    ``extra_styles``: (color, marker, line style) of methods beyond
+    `METHODS`)."""
     try:
         import matplotlib
 
@@ -1113,6 +1126,7 @@ def plots(report: dict[str, Any], directory: Path) -> list[str]:
         "jet_collapsed": ("C2", "o", "-"),
         "jet_standard": ("C2", "s", "--"),
         "folx": ("C1", "D", "-"),
+        **(extra_styles or {}),
     }
     for op, (dim, _, stochastic) in OPERATORS.items():
         for dtype in DTYPES:
@@ -1120,7 +1134,7 @@ def plots(report: dict[str, Any], directory: Path) -> list[str]:
             if not rows:
                 continue
             fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(11, 4.2))
-            for method in METHODS:
+            for method in styles:
                 points = sorted(
                     (
                         (m["samples"] if stochastic else m["batch"]),
@@ -1156,7 +1170,7 @@ def plots(report: dict[str, Any], directory: Path) -> list[str]:
                 f"samples S (B = {rows[0]['batch']})" if stochastic else "batch size B"
             )
             for ax, ylabel in (
-                (ax_t, "median time per call (ms)"),
+                (ax_t, f"median time per {per} (ms)"),
                 (ax_m, "peak memory (MiB)"),
             ):
                 ax.set_xscale("log")
@@ -1177,10 +1191,10 @@ def plots(report: dict[str, Any], directory: Path) -> list[str]:
                 ax.yaxis.set_minor_locator(ticker.NullLocator())
             ax_t.legend(fontsize=8)
             fig.suptitle(
-                f"{op}, D = {dim}, {dtype} ({report['machine']['threads']} threads)"
+                f"{title}{op}, D = {dim}, {dtype} ({report['machine']['threads']} threads)"
             )
             fig.tight_layout()
-            path = directory / f"{op}_{dtype}.png"
+            path = directory / f"{prefix}{op}_{dtype}.png"
             fig.savefig(path, dpi=90)
             plt.close(fig)
             written.append(str(path))
