@@ -160,16 +160,10 @@ void TaylorJetPass::runOnOperation() {
   std::string name = jetFunctionName.empty()
                          ? (func.getSymName() + "_jet").str()
                          : jetFunctionName.getValue();
-  if (SymbolTable::lookupSymbolIn(getOperation(), name)) {
-    func.emitError() << "taylor-jet: a symbol '@" << name
-                     << "' already exists; choose another 'jet-function'";
+  func::FuncOp jetFunc =
+      cloneFunctionAs(func, name, "taylor-jet", "jet-function");
+  if (!jetFunc)
     return signalPassFailure();
-  }
-  auto jetFunc = cast<func::FuncOp>(func->clone());
-  jetFunc.setSymName(name);
-  // The jet function is an entry point, even of a private function.
-  jetFunc.setPublic();
-  getOperation().insert(std::next(Block::iterator(func)), jetFunc);
   if (failed(transform(jetFunc))) {
     jetFunc.erase();
     return signalPassFailure();

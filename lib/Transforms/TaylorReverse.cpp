@@ -176,15 +176,10 @@ void TaylorReversePass::runOnOperation() {
   std::string name = vjpFunctionName.empty()
                          ? (func.getSymName() + "_vjp").str()
                          : vjpFunctionName.getValue();
-  if (SymbolTable::lookupSymbolIn(getOperation(), name)) {
-    func.emitError() << "taylor-reverse: a symbol '@" << name
-                     << "' already exists; choose another 'vjp-function'";
+  func::FuncOp vjpFunc =
+      cloneFunctionAs(func, name, "taylor-reverse", "vjp-function");
+  if (!vjpFunc)
     return signalPassFailure();
-  }
-  auto vjpFunc = cast<func::FuncOp>(func->clone());
-  vjpFunc.setSymName(name);
-  vjpFunc.setPublic();
-  getOperation().insert(std::next(Block::iterator(func)), vjpFunc);
   if (failed(transform(vjpFunc))) {
     vjpFunc.erase();
     return signalPassFailure();

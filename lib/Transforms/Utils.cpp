@@ -27,3 +27,19 @@ func::FuncOp taylor::findFunctionToTransform(ModuleOp module, StringRef name,
   }
   return candidates.front();
 }
+
+func::FuncOp taylor::cloneFunctionAs(func::FuncOp func, StringRef name,
+                                     StringRef pass, StringRef option) {
+  auto module = func->getParentOfType<ModuleOp>();
+  if (SymbolTable::lookupSymbolIn(module, name)) {
+    func.emitError() << pass << ": a symbol '@" << name
+                     << "' already exists; choose another '" << option << "'";
+    return nullptr;
+  }
+  auto clone = cast<func::FuncOp>(func->clone());
+  clone.setSymName(name);
+  // The new function is an entry point, even of a private function.
+  clone.setPublic();
+  module.insert(std::next(Block::iterator(func)), clone);
+  return clone;
+}

@@ -40,6 +40,45 @@ def records(x: torch.Tensor, tensors: Sequence[torch.Tensor]) -> bool:
     )
 
 
+def run_parts(function, parts: Sequence[tuple[int, int]]) -> list:
+    """``function(part)`` for every part of a batch, on the thread pool
+    (one BLAS thread each: a multi-threaded BLAS on one part's small products
+    was 3-10x slower, docs/performance.md)."""
+    blas.set_num_threads(1)
+    if len(parts) == 1:
+        return [function(parts[0])]
+    return list(threads.pool().map(function, parts))
+
+
+def gather_gradients(
+    x: torch.Tensor,
+    model_tensors: Sequence[torch.Tensor],
+    parts: Sequence[tuple[int, int]],
+    x_parts: Sequence[torch.Tensor | None] | None,
+    tensor_parts: Sequence[Sequence[torch.Tensor | None]],
+    wanted: Sequence[int],
+) -> list[torch.Tensor | None]:
+    """The gradients of ``x`` (its parts' concatenated; None if
+    ``x_parts`` is) and of the model's tensors ``wanted`` (their parts'
+    sums), in the tensors' dtypes; zeros where nothing flowed back."""
+    out: list[torch.Tensor | None] = [None] * (1 + len(model_tensors))
+    if x_parts is not None:
+        out[0] = torch.cat(
+            [
+                torch.zeros_like(x[a:b]) if g is None else g
+                for g, (a, b) in zip(x_parts, parts)
+            ]
+        ).to(x.dtype)
+    for k, j in enumerate(wanted):
+        found = [t[k] for t in tensor_parts if t[k] is not None]
+        total = sum(found[1:], found[0]) if found else None
+        tensor = model_tensors[j]
+        out[1 + j] = (
+            torch.zeros_like(tensor) if total is None else total.to(tensor.dtype)
+        )
+    return out
+
+
 def _gradients(
     op: CompiledOperator,
     x: torch.Tensor,
@@ -94,29 +133,15 @@ def _gradients(
             gt = [g if s is None else s + g for s, g in zip(gt, products)]
         return gx, gt
 
-    # One BLAS thread per part: a multi-threaded BLAS on one part's small
-    # products was 3-10x slower (docs/performance.md).
-    blas.set_num_threads(1)
-    if len(parts) == 1:
-        results = [part_gradients(parts[0])]
-    else:
-        results = list(threads.pool().map(part_gradients, parts))
-    out: list[torch.Tensor | None] = [None] * len(needs)
-    if needs_x:
-        out[0] = torch.cat(
-            [
-                torch.zeros_like(x[a:b]) if r[0] is None else r[0]
-                for r, (a, b) in zip(results, parts)
-            ]
-        ).to(x.dtype)
-    for k, j in enumerate(wanted):
-        parts_k = [r[1][k] for r in results if r[1][k] is not None]
-        total = sum(parts_k[1:], parts_k[0]) if parts_k else None
-        tensor = model_tensors[j]
-        out[1 + j] = (
-            torch.zeros_like(tensor) if total is None else total.to(tensor.dtype)
-        )
-    return out
+    results = run_parts(part_gradients, parts)
+    return gather_gradients(
+        x,
+        model_tensors,
+        parts,
+        [r[0] for r in results] if needs_x else None,
+        [r[1] for r in results],
+        wanted,
+    )
 
 
 def _differentiable_gradients(

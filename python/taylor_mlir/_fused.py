@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from . import blas, threads
-from ._autograd import records
+from ._autograd import gather_gradients, records, run_parts
 from ._export import as_input
 
 if TYPE_CHECKING:
@@ -125,30 +124,16 @@ class FusedLoss(torch.autograd.Function):
                 op, loss_fn, scale, xd, tensors, directions, data, wanted, needs_x, part
             )
 
-        # One BLAS thread per part: a multi-threaded BLAS on one part's small
-        # products was 3-10x slower (docs/performance.md).
-        blas.set_num_threads(1)
-        if len(parts) == 1:
-            results = [run(parts[0])]
-        else:
-            results = list(threads.pool().map(run, parts))
+        results = run_parts(run, parts)
         loss = sum((r[0] for r in results[1:]), results[0][0])
-        grads: list[torch.Tensor | None] = [None] * (1 + len(model_tensors))
-        if needs_x:
-            grads[0] = torch.cat(
-                [
-                    torch.zeros_like(xd[a:b]) if r[1] is None else r[1]
-                    for r, (a, b) in zip(results, parts)
-                ]
-            ).to(x.dtype)
-        for k, j in enumerate(wanted):
-            parts_k = [r[2][k] for r in results if r[2][k] is not None]
-            tensor = model_tensors[j]
-            total = sum(parts_k[1:], parts_k[0]) if parts_k else None
-            grads[1 + j] = (
-                torch.zeros_like(tensor) if total is None else total.to(tensor.dtype)
-            )
-        ctx.grads = grads
+        ctx.grads = gather_gradients(
+            x,
+            model_tensors,
+            parts,
+            [r[1] for r in results] if needs_x else None,
+            [r[2] for r in results],
+            wanted,
+        )
         return loss.to(op.dtype)
 
     @staticmethod

@@ -20,6 +20,12 @@ namespace taylor {
 func::FuncOp findFunctionToTransform(ModuleOp module, StringRef name,
                                      StringRef pass);
 
+/// A public copy of `func` named `name`, inserted after it: the function a
+/// transform builds. Emits an error (prefixed with `pass`, suggesting the
+/// option `option`) and returns null if the symbol exists.
+func::FuncOp cloneFunctionAs(func::FuncOp func, StringRef name, StringRef pass,
+                             StringRef option);
+
 } // namespace taylor
 } // namespace mlir
 
