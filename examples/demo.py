@@ -89,6 +89,14 @@ def median_time(fn, repeat: int = 5) -> float:
 
 
 def demo_compile() -> None:
+    import torch
+
+    # Inference: no autograd node (training: examples/pinn_poisson.py).
+    with torch.no_grad():
+        _demo_compile()
+
+
+def _demo_compile() -> None:
     section("1. tm.compile: the Laplacian of the paper's MLP")
     import torch
 
