@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from . import ir
 from ._artifact import _as_unsupported
+from ._program import reverse_pipeline
 from .errors import CompilationError, UnsupportedOperationError, run_pipeline
+from .taylor_mode import taylor_jet_pipeline
 
 #: Most output elements ``jacrev`` differentiates (one reverse pass each).
 MAX_JACREV_ROWS = 256
@@ -163,10 +165,11 @@ class _Module:
         return f"{stem}{self._count}"
 
     def run(self, pipeline: str, stage: str) -> None:
+        """Runs the textual pass pipeline ``pipeline`` on the module."""
         with ir.Context():
             module = ir.Module.parse(self.text)
             try:
-                run_pipeline(module, f"builtin.module({pipeline})", stage=stage)
+                run_pipeline(module, pipeline, stage=stage)
             except UnsupportedOperationError:
                 raise
             except CompilationError as error:
@@ -223,22 +226,21 @@ def _float(type_str: str) -> bool:
 
 def _reverse(module: _Module, f: _Signature, arguments, results) -> _Signature:
     name = module.name(f"{f.name}_vjp")
-    options = (
-        f"function={f.name} vjp-function={name} "
-        f"arguments={','.join(map(str, arguments))} "
-        f"results={','.join(map(str, results))}"
-    )
-    module.run(f"taylor-reverse{{{options}}}", "taylor-reverse")
+    module.run(reverse_pipeline(f.name, name, arguments, results), "taylor-reverse")
     return module.signature(name, f.num_user)
 
 
 def _jet(module: _Module, f: _Signature, argument: int, directions: int) -> _Signature:
     name = module.name(f"{f.name}_jet")
-    options = (
-        f"function={f.name} jet-function={name} order=1 "
-        f"directions={directions} argument={argument}"
+    jet = taylor_jet_pipeline(
+        order=1,
+        directions=directions,
+        function=f.name,
+        argument=argument,
+        jet_function=name,
     )
-    module.run(f"taylor-jet{{{options}}}, func.func(taylor-lower)", "taylor-jet")
+    module.run(jet, "taylor-jet")
+    module.run("builtin.module(func.func(taylor-lower))", "taylor-lower")
     return module.signature(name, f.num_user)
 
 
