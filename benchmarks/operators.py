@@ -351,18 +351,8 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         raise ValueError(f"unknown method {spec['method']!r} for this worker")
 
-    if spec.get("reference_only"):
-        start = time.perf_counter()
-        first = call()
-        result["first_call_s"] = time.perf_counter() - start
-    else:
-        measured, first = harness.measure(
-            call,
-            warmup=spec["warmup"],
-            repeats=spec["repeats"],
-            max_seconds=spec["max_seconds"],
-        )
-        result.update(measured)
+    measured, first = harness.measure_spec(spec, call)
+    result.update(measured)
     value = harness.float64_output(first)
     harness.save_output(spec.get("output"), value)
     if hasattr(call, "compiled"):

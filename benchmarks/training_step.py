@@ -352,7 +352,9 @@ def run_torch(spec, data) -> dict[str, Any]:
     model, step, info = setups[spec["method"]](spec, data)
     setup_s = time.perf_counter() - start
     extra.update(info)
-    return finish(spec, step, setup_s, lambda r: r, lambda: torch_gradient(model), extra)
+    return finish(
+        spec, step, setup_s, lambda r: r, lambda: torch_gradient(model), extra
+    )
 
 
 def run_folx(spec, data) -> dict[str, Any]:
@@ -430,18 +432,7 @@ def run_folx(spec, data) -> dict[str, Any]:
 def finish(spec, step, setup_s, sync, gradient, extra) -> dict[str, Any]:
     """Measures ``step`` (or runs it once for ``reference_only``), saves the
     gradient, returns the child's JSON object."""
-    if spec.get("reference_only"):
-        start = time.perf_counter()
-        first = sync(step())
-        result = {"first_call_s": time.perf_counter() - start}
-    else:
-        result, first = harness.measure(
-            step,
-            sync=sync,
-            warmup=spec["warmup"],
-            repeats=spec["repeats"],
-            max_seconds=spec["max_seconds"],
-        )
+    result, first = harness.measure_spec(spec, step, sync)
     harness.save_output(spec.get("output"), gradient())
     result.update(extra)
     result["setup_s"] = setup_s
@@ -506,7 +497,9 @@ def profile_worker(spec, data) -> dict[str, Any]:
         parts = {
             "BLAS": seconds["BLAS"],
             "allocator": seconds["allocator"],
-            "generated code": seconds["invoke"] - seconds["BLAS"] - seconds["allocator"],
+            "generated code": seconds["invoke"]
+            - seconds["BLAS"]
+            - seconds["allocator"],
             "boundary": seconds["jit"] - seconds["invoke"],
             "Python/torch": wall - seconds["jit"],
         }
@@ -516,7 +509,9 @@ def profile_worker(spec, data) -> dict[str, Any]:
             "blas_flop": flops,
             "blas_gflops": flops / seconds["BLAS"] / 1e9 if seconds["BLAS"] else None,
         }
-    result["median_step_s"] = result["forward"]["seconds"] + result["backward"]["seconds"]
+    result["median_step_s"] = (
+        result["forward"]["seconds"] + result["backward"]["seconds"]
+    )
     return result
 
 
@@ -673,7 +668,9 @@ def find(measurements, **where) -> dict[str, Any] | None:
     return None
 
 
-def comparisons(measurements, op, dtype, batch, method="ours_collapsed") -> dict[str, Any]:
+def comparisons(
+    measurements, op, dtype, batch, method="ours_collapsed"
+) -> dict[str, Any]:
     """``method`` (one of ours) / fastest peer (time), / jet (memory) at one
     size."""
     ours = find(measurements, operator=op, dtype=dtype, method=method, batch=batch)
@@ -705,7 +702,9 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             sizes = [
                 m["batch"]
                 for m in measurements
-                if m["operator"] == op and m["dtype"] == dtype and m["method"] not in PROFILES
+                if m["operator"] == op
+                and m["dtype"] == dtype
+                and m["method"] not in PROFILES
             ]
             if not sizes:
                 continue
@@ -825,7 +824,9 @@ def markdown(report: dict[str, Any]) -> str:
             ),
             "",
         ]
-    start, end = machine.get("installed_build_start"), machine.get("installed_build_end")
+    start, end = machine.get("installed_build_start"), machine.get(
+        "installed_build_end"
+    )
     if start != end:
         lines += [
             (
@@ -866,7 +867,9 @@ def markdown(report: dict[str, Any]) -> str:
             rows = [
                 m
                 for m in measurements
-                if m["operator"] == op and m["dtype"] == dtype and m["method"] not in PROFILES
+                if m["operator"] == op
+                and m["dtype"] == dtype
+                and m["method"] not in PROFILES
             ]
             if not rows:
                 continue
@@ -882,7 +885,11 @@ def markdown(report: dict[str, Any]) -> str:
                 ours = find(rows, method="ours_collapsed", batch=batch)
                 for method in METHODS:
                     m = next(
-                        (r for r in rows if r["method"] == method and r["batch"] == batch),
+                        (
+                            r
+                            for r in rows
+                            if r["method"] == method and r["batch"] == batch
+                        ),
                         None,
                     )
                     if m is None:
@@ -921,7 +928,9 @@ def markdown(report: dict[str, Any]) -> str:
                         f"time {1 / c['speedup']:.2f} ({c['speedup']:.2f}x faster)"
                     )
                     if c.get("memory_vs_jet") is not None:
-                        text += f"; / jet_collapsed peak memory {c['memory_vs_jet']:.2f}"
+                        text += (
+                            f"; / jet_collapsed peak memory {c['memory_vs_jet']:.2f}"
+                        )
                     lines.append(f"| | *{text}* | | | | | | | | |")
             lines.append("")
             for method, reason in skipped.items():
@@ -958,9 +967,7 @@ def profile_markdown(profiles, report) -> list[str]:
         "|:---|:---|---:|:---|:---|---:|" + "---:|" * len(PARTS) + "---:|---:|",
     ]
     for m in profiles:
-        where = (
-            f"| {m['operator']} | {m['dtype']} | {m['batch']} | {PROFILES[m['method']]} "
-        )
+        where = f"| {m['operator']} | {m['dtype']} | {m['batch']} | {PROFILES[m['method']]} "
         if m.get("status") != "ok":
             lines.append(where + f"| {m.get('status')}: {m.get('reason', '')[:120]} |")
             continue
@@ -1075,14 +1082,15 @@ def run_benchmark(args: argparse.Namespace) -> None:
             "torch_func_variant": args.torch_func_variant,
             "profile_repeats": args.profile_repeats,
         },
-        "machine": {**ops.machine_info(args), "installed_build_start": installed_build()},
+        "machine": {
+            **ops.machine_info(args),
+            "installed_build_start": installed_build(),
+        },
         "versions": {**ops.own_versions(), **ops.peers_versions(peers_python)},
         "peers_env_error": peers_error,
         "machine_rate": machine_rate(args.threads),
         "machine_rate_1t": machine_rate(1),
-        "flops": {
-            op: step_flops(op, max(args.batch), args.widths) for op in WORKLOADS
-        },
+        "flops": {op: step_flops(op, max(args.batch), args.widths) for op in WORKLOADS},
         "measurements": [],
         "targets": [],
     }
@@ -1147,7 +1155,9 @@ def run_benchmark(args: argparse.Namespace) -> None:
         else:
             command = list(me)
         record = dict(job)
-        record.update(ops.run_child(command + [json.dumps(spec)], threads, args.timeout))
+        record.update(
+            ops.run_child(command + [json.dumps(spec)], threads, args.timeout)
+        )
         record["threads"] = threads
         record["loadavg"] = ops.load_average()
         record["installed_build"] = installed_build()
@@ -1174,7 +1184,10 @@ def run_benchmark(args: argparse.Namespace) -> None:
             progress.end(summarize(record))
             write()
             continue
-        progress.begin(f"{job['operator']} {job['dtype']} {job['method']} B={job['batch']}", pending)
+        progress.begin(
+            f"{job['operator']} {job['dtype']} {job['method']} B={job['batch']}",
+            pending,
+        )
         start = time.perf_counter()
         record = run(job)
         attach(record, outputs, rate, args.widths)
@@ -1186,7 +1199,9 @@ def run_benchmark(args: argparse.Namespace) -> None:
     # Measurements that shared the cores with other processes, once more.
     for attempt in range(args.retries):
         again = [
-            m for m in measured if m["method"] not in PROFILES and ops.contended(m, args.threads)
+            m
+            for m in measured
+            if m["method"] not in PROFILES and ops.contended(m, args.threads)
         ]
         if not again:
             break
@@ -1234,7 +1249,9 @@ def finish_report(report, args, out_dir: Path, stem: str) -> None:
     if not (args.quick or args.no_plots):
         steps = {
             **report,
-            "measurements": [m for m in report["measurements"] if m["method"] not in PROFILES],
+            "measurements": [
+                m for m in report["measurements"] if m["method"] not in PROFILES
+            ],
         }
         written = ops.plots(
             steps,
@@ -1269,22 +1286,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=None)
     parser.add_argument("--dtypes", nargs="+", choices=list(DTYPES), default=None)
     parser.add_argument(
-        "--batch", type=int, nargs="+", default=None,
+        "--batch",
+        type=int,
+        nargs="+",
+        default=None,
         help=f"batch sizes (default {DEFAULT_BATCH}; the targets at the largest)",
     )
-    parser.add_argument("--repeats", type=int, default=None, help="timed steps (default 7)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed steps (default 2)")
     parser.add_argument(
-        "--max-seconds", type=float, default=None,
+        "--repeats", type=int, default=None, help="timed steps (default 7)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="untimed steps (default 2)"
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
         help="time budget of one measurement's steps (default 20)",
     )
     parser.add_argument(
-        "--profile-repeats", type=int, default=3,
+        "--profile-repeats",
+        type=int,
+        default=3,
         help="timed steps of the one-thread profile of taylor-mlir's step",
     )
     parser.add_argument("--no-profile", action="store_true", help="no profile rows")
     parser.add_argument(
-        "--torch-func-variant", choices=TORCH_FUNC_VARIANTS, default="auto",
+        "--torch-func-variant",
+        choices=TORCH_FUNC_VARIANTS,
+        default="auto",
         help="backward: loss.backward() through vmap(hessian); grad: "
         "torch.func.grad over functional_call's parameters; jacrev: "
         "loss.backward() through jacrev(jacrev) instead of hessian; auto: the "
@@ -1295,7 +1325,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--retries", type=int, default=1)
     parser.add_argument(
-        "--quick", action="store_true",
+        "--quick",
+        action="store_true",
         help="smoke run: float64, B = 8, widths / 16, ours_collapsed and torch_func only, "
         "few steps; results in training_step_quick.*",
     )
@@ -1308,7 +1339,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--out-dir", default=str(HERE / "results"))
     parser.add_argument(
-        "--cache-dir", default=str(REPO / "build" / "bench" / "training_step"),
+        "--cache-dir",
+        default=str(REPO / "build" / "bench" / "training_step"),
         help="data file and saved gradients (the references)",
     )
     parser.add_argument("--peers-venv", default=str(REPO / "build" / "peers" / "py312"))

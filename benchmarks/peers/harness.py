@@ -172,6 +172,27 @@ def measure(
     }, first
 
 
+def measure_spec(
+    spec: dict[str, Any],
+    call: Callable[[], Any],
+    sync: Callable[[Any], Any] = lambda result: result,
+) -> tuple[dict[str, Any], Any]:
+    """`measure` with the worker spec's ``warmup``, ``repeats`` and
+    ``max_seconds``, or, for a ``reference_only`` spec, one timed call
+    (``{"first_call_s"}``). Returns the measurement and the first result."""
+    if spec.get("reference_only"):
+        start = time.perf_counter()
+        first = sync(call())
+        return {"first_call_s": time.perf_counter() - start}, first
+    return measure(
+        call,
+        sync=sync,
+        warmup=spec["warmup"],
+        repeats=spec["repeats"],
+        max_seconds=spec["max_seconds"],
+    )
+
+
 def machine_busy_s() -> float | None:
     """Seconds of CPU time the whole machine spent busy (/proc/stat)."""
     try:

@@ -198,18 +198,7 @@ def run_folx(spec: dict[str, Any], data: Any) -> dict[str, Any]:
 def finish(spec, data, call, setup_s, sync, check) -> dict[str, Any]:
     """Measures ``call`` (or calls it once for ``reference_only``), saves its
     value and the check value, returns the child's JSON object."""
-    if spec.get("reference_only"):
-        start = time.perf_counter()
-        first = sync(call())
-        result = {"first_call_s": time.perf_counter() - start}
-    else:
-        result, first = harness.measure(
-            call,
-            sync=sync,
-            warmup=spec["warmup"],
-            repeats=spec["repeats"],
-            max_seconds=spec["max_seconds"],
-        )
+    result, first = harness.measure_spec(spec, call, sync)
     value = harness.float64_output(first)
     harness.save_output(spec.get("output"), value)
     result["setup_s"] = setup_s
