@@ -67,6 +67,13 @@ class _Plan:
     #: seeds, one direction per input feature) is ∇u, when returned.
     value_term: int | None = None
     gradient_term: int | None = None
+    #: The term added for u and ∇u only (not part of the operator), if any.
+    outputs_term: int | None = None
+
+    @property
+    def operator_terms(self) -> list[int]:
+        """The terms whose sum is the operator."""
+        return [i for i in range(len(self.terms)) if i != self.outputs_term]
 
 
 #: What a call of a compiled operator can return.
@@ -116,6 +123,7 @@ def with_outputs(plan: _Plan, op: str, dim: int, outputs: Any) -> _Plan:
     plan.weights.append(None)
     plan.value_factor.append(0.0)
     plan.value_term = plan.gradient_term = len(plan.terms) - 1
+    plan.outputs_term = len(plan.terms) - 1
     return plan
 
 

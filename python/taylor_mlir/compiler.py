@@ -113,11 +113,7 @@ class CompiledOperator:
         #: What a call returns: the names of ``outputs`` (``"operator"``,
         #: ``"value"``, ``"gradient"``); one tensor when it is the operator.
         self.outputs = self._plan.outputs
-        self._operator_terms = [
-            i
-            for i, t in enumerate(self._plan.terms)
-            if t.function != "value_and_gradient"
-        ]
+        self._operator_terms = self._plan.operator_terms
         self._module = as_module(model)
         tensors = named_tensors(self._module)
         self._tensor_names = [name for name, _ in tensors]
