@@ -2,6 +2,11 @@
 // RUN: not taylor-opt %s --taylor-reverse="function=f" --taylor-split-adjoint="function=f_vjp cotangents=5" 2>&1 | FileCheck %s --check-prefix=COUNTS
 // RUN: not taylor-opt %s --taylor-reverse="function=f" --taylor-split-adjoint="function=f_vjp cotangents=1 primal-results=2" 2>&1 | FileCheck %s --check-prefix=PRIMAL
 
+// RUN: not taylor-opt %s --taylor-reverse="function=f" --taylor-split-adjoint="function=f_vjp primal-function=f" 2>&1 | FileCheck %s --check-prefix=CLASH
+// RUN: not taylor-opt %s --taylor-split-adjoint="function=nope" 2>&1 | FileCheck %s --check-prefix=NOFUNC
+
+// CLASH: error: taylor-split-adjoint: a symbol '@f' already exists
+// NOFUNC: error: taylor-split-adjoint: no function '@nope' with a body in the module
 // COUNTS: error: taylor-split-adjoint: '@f_vjp' has 4 argument(s) and 4 result(s); 'cotangents' is 5 and 'primal-results' 1
 // PRIMAL: error: taylor-split-adjoint: result #1 is a primal result but depends on a cotangent
 
