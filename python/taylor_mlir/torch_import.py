@@ -68,9 +68,13 @@ def import_exported_program(
     timeout: float | None = 600,
 ) -> ImportedModule:
     """Imports a ``torch.export.ExportedProgram`` with torch-mlir (in the
-    child process); raises `TorchImportError` if torch-mlir fails."""
+    child process), after the decompositions of `taylor_mlir._decompositions`;
+    raises `TorchImportError` if torch-mlir fails."""
     import torch
 
+    from ._decompositions import decompose
+
+    program = decompose(program)
     with tempfile.TemporaryDirectory(prefix="taylor_mlir_import_") as tmp:
         program_path = os.path.join(tmp, "program.pt2")
         output_path = os.path.join(tmp, "module.mlir")
