@@ -35,7 +35,8 @@ using Derivatives = SmallVector<Value>;
 /// `derivatives[j - 1] = c(j) * base * r^j` for j = 1..K, where `r` is
 /// computed on demand.
 static Derivatives scaledPowers(JetBuilder &jb, unsigned order, Value base,
-                                Value r, llvm::function_ref<double(unsigned)> c) {
+                                Value r,
+                                llvm::function_ref<double(unsigned)> c) {
   Derivatives d;
   Value power = base;
   for (unsigned j = 1; j <= order; ++j) {
@@ -164,8 +165,7 @@ Derivatives cbrtDerivatives(JetBuilder &jb, Point p, unsigned order) {
 /// erf^(j)(x) = 2/sqrt(pi) Q_j(x) exp(-x^2), Q_1 = 1, Q_{j+1} = Q_j' - 2x Q_j.
 Derivatives erfDerivatives(JetBuilder &jb, Point p, unsigned order) {
   OpBuilder &b = jb.getBuilder();
-  Value gauss = math::ExpOp::create(
-      b, jb.getLoc(), jb.neg(jb.mul(p.x, p.x)));
+  Value gauss = math::ExpOp::create(b, jb.getLoc(), jb.neg(jb.mul(p.x, p.x)));
   Value scaled = jb.scale(2.0 / std::sqrt(M_PI), gauss);
   Derivatives d;
   Polynomial q({1.0});
@@ -176,20 +176,68 @@ Derivatives erfDerivatives(JetBuilder &jb, Point p, unsigned order) {
   return d;
 }
 
-/// atan^(j)(x) = P_j(x) / (1 + x^2)^j, P_1 = 1,
-/// P_{j+1} = P_j' (1 + x^2) - 2 j x P_j.
-Derivatives atanDerivatives(JetBuilder &jb, Point p, unsigned order) {
-  Value inverse = reciprocal(jb, jb.add(jb.constant(1.0), jb.mul(p.x, p.x)));
+/// `a + b x^2` for a compile-time `a` and `b = ±1`.
+static Value quadratic(JetBuilder &jb, Value x, double a, double b) {
+  return jb.polynomial({a, 0.0, b}, x);
+}
+
+/// Functions with g' = 1 / u, u = a + b x^2 (atan: 1 + x^2, atanh: 1 - x^2):
+/// g^(j) = P_j(x) / u^j, P_1 = 1, P_{j+1} = P_j' u - 2 j b x P_j.
+static Derivatives inverseQuadratic(JetBuilder &jb, Value x, unsigned order,
+                                    double a, double b) {
+  Value inverse = reciprocal(jb, quadratic(jb, x, a, b));
+  Polynomial u({a, 0.0, b});
   Derivatives d;
   Polynomial poly({1.0});
   Value power;
   for (unsigned j = 1; j <= order; ++j) {
     power = power ? jb.mul(power, inverse) : inverse;
-    d.push_back(jb.mul(jb.polynomial(poly.coefficients(), p.x), power));
-    poly = poly.derivative() * Polynomial({1.0, 0.0, 1.0}) +
-           poly * Polynomial({0.0, -2.0 * j});
+    d.push_back(jb.mul(jb.polynomial(poly.coefficients(), x), power));
+    poly = poly.derivative() * u + poly * Polynomial({0.0, -2.0 * j * b});
   }
   return d;
+}
+
+/// Functions with g' = s / u^{1/2}, u = a + b x^2 (asin: 1 - x^2, acos: the
+/// same with s = -1, asinh: x^2 + 1, acosh: x^2 - 1):
+/// g^(j) = s P_j(x) / u^{j - 1/2}, P_1 = 1,
+/// P_{j+1} = P_j' u - (2j - 1) b x P_j.
+static Derivatives inverseSqrtQuadratic(JetBuilder &jb, Value x, unsigned order,
+                                        double a, double b, double s) {
+  Value u = quadratic(jb, x, a, b);
+  Value power =
+      reciprocal(jb, math::SqrtOp::create(jb.getBuilder(), jb.getLoc(), u));
+  Value inverse = order > 1 ? reciprocal(jb, u) : Value();
+  Polynomial uPoly({a, 0.0, b});
+  Derivatives d;
+  Polynomial poly({s});
+  for (unsigned j = 1; j <= order; ++j) {
+    if (j > 1)
+      power = jb.mul(power, inverse);
+    d.push_back(jb.mul(jb.polynomial(poly.coefficients(), x), power));
+    poly = poly.derivative() * uPoly +
+           poly * Polynomial({0.0, -(2.0 * j - 1.0) * b});
+  }
+  return d;
+}
+
+Derivatives atanDerivatives(JetBuilder &jb, Point p, unsigned order) {
+  return inverseQuadratic(jb, p.x, order, 1.0, 1.0);
+}
+Derivatives atanhDerivatives(JetBuilder &jb, Point p, unsigned order) {
+  return inverseQuadratic(jb, p.x, order, 1.0, -1.0);
+}
+Derivatives asinDerivatives(JetBuilder &jb, Point p, unsigned order) {
+  return inverseSqrtQuadratic(jb, p.x, order, 1.0, -1.0, 1.0);
+}
+Derivatives acosDerivatives(JetBuilder &jb, Point p, unsigned order) {
+  return inverseSqrtQuadratic(jb, p.x, order, 1.0, -1.0, -1.0);
+}
+Derivatives asinhDerivatives(JetBuilder &jb, Point p, unsigned order) {
+  return inverseSqrtQuadratic(jb, p.x, order, 1.0, 1.0, 1.0);
+}
+Derivatives acoshDerivatives(JetBuilder &jb, Point p, unsigned order) {
+  return inverseSqrtQuadratic(jb, p.x, order, -1.0, 1.0, 1.0);
 }
 
 /// |x|: derivative sign(x) (0 at 0, as in PyTorch), zero curvature.
@@ -288,6 +336,42 @@ struct PowFModel : ScalarRuleModel<PowFModel, math::PowFOp> {
   }
 };
 
+/// atan2(y, x) = θ: θ' = (x y' - y x') / (x^2 + y^2). With w = θ' (w_m =
+/// θ_{m+1}), N = x y' - y x' and r = x^2 + y^2 (Leibniz), w follows from
+/// the quotient recurrence w_m = (N_m - Σ_{i=1..m} C(m, i) r_i w_{m-i}) /
+/// r_0; defined everywhere but at the origin.
+struct Atan2Model : ScalarRuleModel<Atan2Model, math::Atan2Op> {
+  static CoefficientList rule(math::Atan2Op, JetBuilder &jb,
+                              const JetRuleContext &context,
+                              ArrayRef<CoefficientList> operands) {
+    unsigned order = context.order;
+    ArrayRef<Value> y = operands[0], x = operands[1];
+    CoefficientList theta(order + 1);
+    if (isPassive(y) && isPassive(x))
+      return theta;
+    // N_m = Σ_{i=0..m} C(m, i) (x_i y_{m-i+1} - y_i x_{m-i+1}), m < K.
+    CoefficientList numerator(order);
+    for (unsigned m = 0; m < order; ++m)
+      for (unsigned i = 0; i <= m; ++i)
+        numerator[m] =
+            jb.add(numerator[m], jb.scale(binomial(m, i),
+                                          jb.sub(jb.mul(x[i], y[m - i + 1]),
+                                                 jb.mul(y[i], x[m - i + 1]))));
+    CoefficientList radius = leibniz(jb, x, x, order - 1);
+    CoefficientList ySquared = leibniz(jb, y, y, order - 1);
+    radius[0] = jb.add(jb.mul(x[0], x[0]), jb.mul(y[0], y[0]));
+    for (unsigned m = 1; m < order; ++m)
+      radius[m] = jb.add(radius[m], ySquared[m]);
+    Value inverseRadius = reciprocal(jb, radius[0]);
+    Value w0 = jb.mul(numerator[0], inverseRadius);
+    CoefficientList w = quotient(jb, numerator, radius, w0, order - 1);
+    theta[1] = w0;
+    for (unsigned m = 1; m < order; ++m)
+      theta[m + 1] = w[m];
+    return theta;
+  }
+};
+
 /// fma(a, b, c) = a * b + c.
 struct FmaModel : ScalarRuleModel<FmaModel, math::FmaOp> {
   static CoefficientList rule(math::FmaOp, JetBuilder &jb,
@@ -300,8 +384,7 @@ struct FmaModel : ScalarRuleModel<FmaModel, math::FmaOp> {
   }
 };
 
-template <typename OpTy, DerivativeFn Fn>
-void attach(MLIRContext *ctx) {
+template <typename OpTy, DerivativeFn Fn> void attach(MLIRContext *ctx) {
   OpTy::template attachInterface<UnaryModel<OpTy, Fn>>(*ctx);
 }
 
@@ -327,6 +410,11 @@ void mlir::taylor::registerMathTaylorRules(DialectRegistry &registry) {
     attach<math::CbrtOp, cbrtDerivatives>(ctx);
     attach<math::ErfOp, erfDerivatives>(ctx);
     attach<math::AtanOp, atanDerivatives>(ctx);
+    attach<math::AtanhOp, atanhDerivatives>(ctx);
+    attach<math::AsinOp, asinDerivatives>(ctx);
+    attach<math::AcosOp, acosDerivatives>(ctx);
+    attach<math::AsinhOp, asinhDerivatives>(ctx);
+    attach<math::AcoshOp, acoshDerivatives>(ctx);
     attach<math::AbsFOp, absDerivatives>(ctx);
     attach<math::FloorOp, zeroDerivatives>(ctx);
     attach<math::CeilOp, zeroDerivatives>(ctx);
@@ -335,6 +423,7 @@ void mlir::taylor::registerMathTaylorRules(DialectRegistry &registry) {
     attach<math::TruncOp, zeroDerivatives>(ctx);
     attach<math::FPowIOp, fpowiDerivatives>(ctx);
     math::PowFOp::attachInterface<PowFModel>(*ctx);
+    math::Atan2Op::attachInterface<Atan2Model>(*ctx);
     math::FmaOp::attachInterface<FmaModel>(*ctx);
   });
 }

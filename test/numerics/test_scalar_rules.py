@@ -1,6 +1,7 @@
 """Scalar rules on hand-written linalg bodies, for math ops that torch-mlir
-does not emit for the suite (exp2, cbrt, fma, floor, ...), against nested
-torch.func.jvp in float64."""
+does not emit for the suite (exp2, cbrt, fma, floor, ...) and the inverse
+trigonometric and hyperbolic functions, against nested torch.func.jvp in
+float64."""
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ TEMPLATE = """
 func.func @f(%x: tensor<{n}xf64>) -> tensor<{n}xf64> {{
   %c = arith.constant 0.75 : f64
   %i = arith.constant 3 : i32
+  %c2 = arith.constant 1.25 : f64
   %e = tensor.empty() : tensor<{n}xf64>
   %r = linalg.generic {{indexing_maps = [#id, #id], iterator_types = ["parallel"]}}
       ins(%x : tensor<{n}xf64>) outs(%e : tensor<{n}xf64>) {{
@@ -37,36 +39,100 @@ func.func @f(%x: tensor<{n}xf64>) -> tensor<{n}xf64> {{
 OPS = {
     "exp2": ("%y = math.exp2 %a : f64", torch.exp2),
     "expm1": ("%y = math.expm1 %a : f64", torch.expm1),
-    "cbrt": ("%p = arith.mulf %a, %a : f64\n    %q = arith.addf %p, %c : f64\n"
-             "    %y = math.cbrt %q : f64", lambda x: torch.pow(x * x + 0.75, 1.0 / 3.0)),
-    "rsqrt": ("%p = arith.mulf %a, %a : f64\n    %q = arith.addf %p, %c : f64\n"
-              "    %y = math.rsqrt %q : f64", lambda x: torch.rsqrt(x * x + 0.75)),
-    "log2": ("%p = arith.mulf %a, %a : f64\n    %q = arith.addf %p, %c : f64\n"
-             "    %y = math.log2 %q : f64", lambda x: torch.log2(x * x + 0.75)),
-    "fma": ("%s = math.sin %a : f64\n    %y = math.fma %s, %a, %c : f64",
-            lambda x: torch.sin(x) * x + 0.75),
+    "cbrt": (
+        "%p = arith.mulf %a, %a : f64\n    %q = arith.addf %p, %c : f64\n"
+        "    %y = math.cbrt %q : f64",
+        lambda x: torch.pow(x * x + 0.75, 1.0 / 3.0),
+    ),
+    "rsqrt": (
+        "%p = arith.mulf %a, %a : f64\n    %q = arith.addf %p, %c : f64\n"
+        "    %y = math.rsqrt %q : f64",
+        lambda x: torch.rsqrt(x * x + 0.75),
+    ),
+    "log2": (
+        "%p = arith.mulf %a, %a : f64\n    %q = arith.addf %p, %c : f64\n"
+        "    %y = math.log2 %q : f64",
+        lambda x: torch.log2(x * x + 0.75),
+    ),
+    "fma": (
+        "%s = math.sin %a : f64\n    %y = math.fma %s, %a, %c : f64",
+        lambda x: torch.sin(x) * x + 0.75,
+    ),
     "fpowi": ("%y = math.fpowi %a, %i : f64, i32", lambda x: x**3),
-    "floor_mix": ("%fl = math.floor %a : f64\n    %y = arith.addf %fl, %a : f64",
-                  lambda x: torch.floor(x) + x),
-    "tan": ("%s = arith.mulf %a, %c : f64\n    %y = math.tan %s : f64",
-            lambda x: torch.tan(0.75 * x)),
+    "floor_mix": (
+        "%fl = math.floor %a : f64\n    %y = arith.addf %fl, %a : f64",
+        lambda x: torch.floor(x) + x,
+    ),
+    "tan": (
+        "%s = arith.mulf %a, %c : f64\n    %y = math.tan %s : f64",
+        lambda x: torch.tan(0.75 * x),
+    ),
     "sinh": ("%y = math.sinh %a : f64", torch.sinh),
     "cosh": ("%y = math.cosh %a : f64", torch.cosh),
     "atan": ("%y = math.atan %a : f64", torch.atan),
     "absf": ("%y = math.absf %a : f64", torch.abs),
-    "minnum": ("%s = math.sin %a : f64\n    %y = arith.minnumf %s, %a : f64",
-               lambda x: torch.minimum(torch.sin(x), x)),
+    # Arguments kept inside the domains: |0.75 sin x| < 1 for asin, acos and
+    # atanh, x^2 + 1.25 > 1 for acosh; atan2 of two active operands, the
+    # second one changing sign.
+    "asin": (
+        "%s = math.sin %a : f64\n    %q = arith.mulf %s, %c : f64\n"
+        "    %y = math.asin %q : f64",
+        lambda x: torch.asin(0.75 * torch.sin(x)),
+    ),
+    "acos": (
+        "%s = math.sin %a : f64\n    %q = arith.mulf %s, %c : f64\n"
+        "    %y = math.acos %q : f64",
+        lambda x: torch.acos(0.75 * torch.sin(x)),
+    ),
+    "atanh": (
+        "%s = math.sin %a : f64\n    %q = arith.mulf %s, %c : f64\n"
+        "    %y = math.atanh %q : f64",
+        lambda x: torch.atanh(0.75 * torch.sin(x)),
+    ),
+    "asinh": ("%y = math.asinh %a : f64", torch.asinh),
+    "acosh": (
+        "%p = arith.mulf %a, %a : f64\n    %q = arith.addf %p, %c2 : f64\n"
+        "    %y = math.acosh %q : f64",
+        lambda x: torch.acosh(x * x + 1.25),
+    ),
+    "atan2": (
+        "%s = math.sin %a : f64\n    %p = arith.mulf %a, %a : f64\n"
+        "    %q = arith.subf %p, %c : f64\n    %y = math.atan2 %s, %q : f64",
+        lambda x: torch.atan2(torch.sin(x), x * x - 0.75),
+    ),
+    "atan2_passive_y": (
+        "%y = math.atan2 %c, %a : f64",
+        lambda x: torch.atan2(torch.full_like(x, 0.75), x),
+    ),
+    "atan2_passive_x": (
+        "%y = math.atan2 %a, %c2 : f64",
+        lambda x: torch.atan2(x, torch.full_like(x, 1.25)),
+    ),
+    "minnum": (
+        "%s = math.sin %a : f64\n    %y = arith.minnumf %s, %a : f64",
+        lambda x: torch.minimum(torch.sin(x), x),
+    ),
 }
 
 
-@pytest.mark.parametrize("order", [1, 3, 5])
-@pytest.mark.parametrize("name", list(OPS))
+#: Rules added with their own recurrences: every order up to 4.
+EVERY_ORDER = {"asin", "acos", "atanh", "asinh", "acosh", "atan2"}
+CASES = [
+    (name, order)
+    for name in OPS
+    for order in ((1, 2, 3, 4) if name in EVERY_ORDER else (1, 3, 5))
+]
+
+
+@pytest.mark.parametrize("name, order", CASES)
 def test_scalar_rule(name, order):
     body, fn = OPS[name]
     g = torch.Generator().manual_seed(len(name))
     x0 = torch.randn(N, generator=g, dtype=torch.float64)
-    xs = {k: torch.randn(R, N, generator=g, dtype=torch.float64) / k
-          for k in range(1, order + 1)}
+    xs = {
+        k: torch.randn(R, N, generator=g, dtype=torch.float64) / k
+        for k in range(1, order + 1)
+    }
     want = reference_coefficients(fn, x0, xs, order)
     jet = TaylorJet(TEMPLATE.format(n=N, body=body), order=order, directions=R)
     got = jet(x0, *[xs[k] for k in range(1, order + 1)])
