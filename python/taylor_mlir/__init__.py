@@ -37,7 +37,7 @@ _COMPILER_NAMES = (
     "compile",
     "compile_cache_info",
 )
-_ERROR_NAMES = ("CompilationError", "UnsupportedOperationError")
+_ERROR_NAMES = ("CompilationError", "SelfCheckError", "UnsupportedOperationError")
 _THREAD_NAMES = ("get_num_threads", "set_num_threads")
 
 

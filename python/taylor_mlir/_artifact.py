@@ -126,8 +126,14 @@ class _Artifact:
     key."""
 
     def __init__(
-        self, imported: ImportedModule, terms: Sequence[_Term], collapsed: bool
+        self,
+        imported: ImportedModule,
+        terms: Sequence[_Term],
+        collapsed: bool,
+        check_term: _Term | None = None,
     ):
+        """``check_term``: one more jet function compiled beside ``terms``
+        (the self-check's, `taylor_mlir._check`), not part of `programs`."""
         self.terms = list(terms)
         self.imported_ir = imported.text
         nodes = imported.nodes
@@ -139,7 +145,7 @@ class _Artifact:
                     op.attributes["sym_visibility"] = ir.StringAttr.get("private")
             jet = (
                 "builtin.module("
-                + ", ".join(_jet_pipeline(t) for t in self.terms)
+                + ", ".join(_jet_pipeline(t) for t in self.terms + [check_term] if t)
                 + ", symbol-dce)"
             )
             stages = [("taylor-jet", jet)]

@@ -143,13 +143,7 @@ def check_program(
             "the model must map [B, D] to [B], [B, 1] or [B, m]; for input shape "
             f"{tuple(x_value.shape)} it returns {shape}"
         )
-    random = sorted(
-        {
-            str(n.target)
-            for n in program.graph.nodes
-            if n.op == "call_function" and any(r in str(n.target) for r in _RANDOM_OPS)
-        }
-    )
+    random = random_ops(program)
     if random:
         training = " (it is in training mode)" if module.training else ""
         warnings.warn(
@@ -159,6 +153,17 @@ def check_program(
             stacklevel=4,
         )
     return tuple(int(d) for d in value.shape[1:])
+
+
+def random_ops(program: torch.export.ExportedProgram) -> list[str]:
+    """The aten ops of ``program`` that draw random numbers."""
+    return sorted(
+        {
+            str(n.target)
+            for n in program.graph.nodes
+            if n.op == "call_function" and any(r in str(n.target) for r in _RANDOM_OPS)
+        }
+    )
 
 
 def program_key(program: torch.export.ExportedProgram) -> str:

@@ -29,6 +29,7 @@ import torch
 
 from . import _autograd, _fused, _program, blas, threads
 from ._artifact import _Artifact, _unsupported
+from ._check import CHECK_TERM, check_artifact
 from ._export import (
     as_input,
     as_module,
@@ -36,6 +37,7 @@ from ._export import (
     export,
     named_tensors,
     program_key,
+    random_ops,
 )
 from ._plans import OPERATORS, _plan, with_outputs
 from .torch_import import TorchImportError, import_exported_program
@@ -99,7 +101,9 @@ class CompiledOperator:
       pipeline: the pass pipeline, as one textual pipeline.
     """
 
-    def __init__(self, model, op, options, x, collapsed, dynamic_batch, outputs):
+    def __init__(
+        self, model, op, options, x, collapsed, dynamic_batch, outputs, check=True
+    ):
         self.op = op
         self.options = dict(options)
         self.dtype = x.dtype
@@ -107,6 +111,9 @@ class CompiledOperator:
         self.batch = None if dynamic_batch else int(x.shape[0])
         self.collapsed = collapsed
         self.dynamic_batch = dynamic_batch
+        #: Whether each artifact compiled for an example input is checked
+        #: against eager PyTorch (`taylor_mlir._check`).
+        self.check = bool(check)
         self._plan = with_outputs(
             _plan(op, self.input_dim, options), op, self.input_dim, outputs
         )
@@ -147,6 +154,8 @@ class CompiledOperator:
         taken from the cache."""
         if batch in self._artifacts:
             return self._artifacts[batch]
+        # Checked against eager PyTorch when compiled for a real example.
+        check = self.check and example is not None
         if example is None:
             example = torch.zeros((batch, self.input_dim), dtype=self.dtype)
         with _COMPILE_LOCK:
@@ -164,9 +173,12 @@ class CompiledOperator:
                         [t.key() for t in self._plan.terms],
                         self.collapsed,
                         self.dynamic_batch,
+                        check,
                     )
                 ).encode()
             ).hexdigest()
+            # A model that draws random numbers differs from any other run.
+            check = check and not random_ops(program)
 
             def build() -> _Artifact:
                 start = time.perf_counter()
@@ -176,12 +188,27 @@ class CompiledOperator:
                     unsupported = _unsupported(error.nodes, str(error), str(error))
                     raise (unsupported or error) from None
                 imported_in = time.perf_counter() - start
-                artifact = _Artifact(imported, self._plan.terms, self.collapsed)
+                artifact = _Artifact(
+                    imported,
+                    self._plan.terms,
+                    self.collapsed,
+                    CHECK_TERM if check else None,
+                )
                 artifact.timings = {
                     "torch.export": exported,
                     "torch-mlir import": imported_in,
                     **artifact.timings,
                 }
+                if check:
+                    start = time.perf_counter()
+                    tensors = [
+                        as_input(t, self.dtype).cpu().numpy()
+                        for t in self._model_tensors()
+                    ]
+                    check_artifact(
+                        artifact, self._module, example, tensors, self._output_tail
+                    )
+                    artifact.timings["self-check"] = time.perf_counter() - start
                 return artifact
 
             artifact = _cached_artifact(key, build)
@@ -511,6 +538,7 @@ def compile(
     collapsed: bool = True,
     dynamic_batch: bool = False,
     outputs: Sequence[str] | None = None,
+    check: bool = True,
     **options: Any,
 ) -> CompiledOperator:
     """Compiles the differential operator ``op`` of ``model``.
@@ -538,6 +566,12 @@ def compile(
         operator's name), in that order; default: the operator alone. For
         the Laplacian, u and ∇u are Taylor coefficients the operator
         computes anyway (one pass, nothing recomputed).
+      check: compare the compiled value and first Taylor coefficient (the
+        derivative along one direction) with eager PyTorch on
+        ``example_inputs`` once, after compiling, and raise `SelfCheckError`
+        naming the wrong stage if they differ beyond rounding (float64:
+        1e-8, float32: 2e-4, relative to the largest magnitude). Skipped
+        for models that draw random numbers. False skips it.
 
     Returns a `CompiledOperator`: ``op(x)`` is ``[B]`` for scalar models,
     ``[B, m]`` for m outputs; for ``"taylor"``, ``[K+1, R, B(, m)]``.
@@ -574,7 +608,9 @@ def compile(
             "the module the wrapper wraps, so that the wrapper averages its "
             "gradients (docs/guide/training.md, DistributedDataParallel)"
         )
-    return CompiledOperator(model, op, options, x, collapsed, dynamic_batch, outputs)
+    return CompiledOperator(
+        model, op, options, x, collapsed, dynamic_batch, outputs, check
+    )
 
 
 __all__ = [

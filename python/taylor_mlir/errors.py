@@ -78,6 +78,23 @@ class UnsupportedOperationError(CompilationError):
         self.source = source
 
 
+class SelfCheckError(CompilationError):
+    """The compiled program disagrees with eager PyTorch on the example input
+    (the compile-time self-check of `taylor_mlir.compile`).
+
+    Attributes (besides `CompilationError`'s; ``stage`` names the stage
+    found wrong: ``"torch-mlir import"``, ``"taylor-mlir passes"`` or
+    ``"taylor-jet"``):
+      quantity: ``"value"`` or ``"first Taylor coefficient"``.
+      error: the largest absolute difference.
+    """
+
+    def __init__(self, message: str, *, quantity: str, error: float, **kwargs):
+        super().__init__(message, **kwargs)
+        self.quantity = quantity
+        self.error = error
+
+
 def reproducer_dir() -> Path:
     """The directory reproducers are written to (created if needed)."""
     path = Path(
@@ -136,6 +153,7 @@ __all__ = [
     "REPRODUCER_DIR_ENV",
     "CompilationError",
     "Diagnostic",
+    "SelfCheckError",
     "UnsupportedOperationError",
     "reproducer_dir",
     "run_pipeline",

@@ -1,0 +1,168 @@
+"""The compile-time self-check of `taylor_mlir.compile`.
+
+Every compiled artifact holds one more jet function, `CHECK_TERM`: the value
+f_0 and the first Taylor coefficient f_1 = ∂u·v along one direction v passed
+at the call. After compiling, `check_artifact` runs it on the example input
+and compares it with eager PyTorch (the model's forward, and
+``torch.func.jvp``). This is what catches an importer that lowers an op to
+different arithmetic than PyTorch's (torch-mlir's ``gelu(approximate=
+"tanh")``, which used π ≈ 22/7), or a first-order rule that is wrong, before
+a single wrong number reaches the user: one evaluation of the model and one
+of its jvp, once per compile.
+
+On disagreement, the imported program alone (before any Taylor-mode pass) is
+compiled and run to name the stage that is wrong: torch-mlir's import, or
+taylor-mlir's passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._plans import _Term
+from .errors import SelfCheckError
+
+#: The self-check's jet function: f_0 and f_1 along one direction (passed).
+CHECK_TERM = _Term("taylor_check", 1, 1, "broadcast", False, (0, 1))
+
+#: Relative tolerance per dtype, on the largest magnitude of the reference:
+#: |compiled - eager| <= rtol * (|eager| + max |eager|) elementwise. Compiled
+#: and eager code sum in different orders, so agreement is to rounding, not
+#: bitwise; a wrong constant or rule is off by far more.
+TOLERANCES = {torch.float64: 1e-8, torch.float32: 2e-4}
+
+
+def _direction(dim: int, dtype: torch.dtype) -> torch.Tensor:
+    """A fixed direction with unequal, nonzero entries (so that no input
+    feature is left out and no symmetry hides a transposed derivative)."""
+    generator = torch.Generator().manual_seed(20261129)
+    v = torch.rand(dim, generator=generator, dtype=torch.float64) + 0.5
+    signs = torch.where(torch.arange(dim) % 2 == 0, 1.0, -1.0)
+    return (v * signs / v.norm()).to(dtype)
+
+
+def _eager(module: torch.nn.Module, x: torch.Tensor, v: torch.Tensor):
+    """The model's value and directional derivative along ``v`` (the same
+    for every datum) in eager PyTorch; the derivative is None if PyTorch
+    cannot compute it (an op without a forward- or double-backward rule)."""
+    tangent = v.expand_as(x).contiguous()
+    with torch.no_grad():
+        try:
+            return torch.func.jvp(module, (x,), (tangent,))
+        except Exception:  # no forward-mode formula: try double backward
+            pass
+        value = module(x)
+    try:
+        with torch.enable_grad():
+            _, derivative = torch.autograd.functional.jvp(module, x, tangent)
+        return value, derivative
+    except Exception:
+        return value, None
+
+
+def _mismatch(
+    got: np.ndarray | torch.Tensor, want: torch.Tensor, rtol: float
+) -> tuple[float, float] | None:
+    """(largest error, largest magnitude of ``want``) if ``got`` differs
+    from ``want`` beyond ``rtol``, else None."""
+    got = torch.as_tensor(np.asarray(got)).to(torch.float64).reshape(want.shape)
+    want = want.detach().to(torch.float64)
+    if not torch.isfinite(want).all():
+        # Compare where eager is finite; elsewhere the compiled value must
+        # be the same non-finite number.
+        finite = torch.isfinite(want)
+        same = (got[~finite] == want[~finite]) | (
+            torch.isnan(got[~finite]) & torch.isnan(want[~finite])
+        )
+        if not same.all():
+            return float("inf"), float("nan")
+        got, want = got[finite], want[finite]
+    if want.numel() == 0:
+        return None
+    scale = float(want.abs().max())
+    error = (got - want).abs()
+    if bool((error <= rtol * (want.abs() + scale)).all()):
+        return None
+    return float(error.max()), scale
+
+
+def _imported_value(artifact, x: torch.Tensor, tensors: Sequence[Any], shape):
+    """The value computed by the imported program alone (torch-mlir's
+    output, before any Taylor-mode pass), or None if it cannot be run."""
+    from .jit import JitModule
+
+    try:
+        jit = JitModule(artifact.imported_ir)
+        (value,) = jit.call("main", x, *tensors, result_shapes=[shape])
+    except Exception:
+        return None
+    return value
+
+
+def check_artifact(
+    artifact,
+    module: torch.nn.Module,
+    x: torch.Tensor,
+    tensors: Sequence[Any],
+    output_tail: tuple[int, ...],
+) -> None:
+    """Compares the artifact's value and first Taylor coefficient on ``x``
+    with eager PyTorch; raises `SelfCheckError` naming the failing stage."""
+    batch, dim = int(x.shape[0]), int(x.shape[1])
+    v = _direction(dim, x.dtype)
+    shape = (batch, *output_tail)
+    value, first = artifact.jit.call(
+        CHECK_TERM.function,
+        x,
+        v[None],
+        *tensors,
+        result_shapes=[shape, (1, *shape)],
+    )
+    want_value, want_first = _eager(module, x, v)
+    rtol = TOLERANCES[x.dtype]
+    advice = (
+        "this is a bug of the compiler, not of the model: please report it "
+        "with the model; compile(..., check=False) skips this check"
+    )
+    bad = _mismatch(value, want_value, rtol)
+    if bad is not None:
+        imported = _imported_value(artifact, x, tensors, shape)
+        wrong_import = imported is not None and _mismatch(imported, want_value, rtol)
+        stage = "torch-mlir import" if wrong_import else "taylor-mlir passes"
+        where = (
+            "the program torch-mlir imported already computes other values than "
+            "eager PyTorch (an op lowered to different arithmetic)"
+            if wrong_import
+            else "the imported program agrees with eager PyTorch; the compiled "
+            "value does not (taylor-jet, taylor-lower or code generation)"
+        )
+        raise SelfCheckError(
+            f"self-check failed at the {stage}: the compiled model's value "
+            f"differs from eager PyTorch's on example_inputs by up to "
+            f"{bad[0]:.3g} (largest |value| {bad[1]:.3g}, tolerance "
+            f"{rtol:g} relative); {where}; {advice}",
+            stage=stage,
+            quantity="value",
+            error=bad[0],
+        )
+    if want_first is None:
+        return
+    bad = _mismatch(first, want_first, rtol)
+    if bad is not None:
+        raise SelfCheckError(
+            "self-check failed at taylor-jet: the compiled first Taylor "
+            "coefficient (the derivative along a direction) differs from "
+            f"torch.func.jvp on example_inputs by up to {bad[0]:.3g} (largest "
+            f"|derivative| {bad[1]:.3g}, tolerance {rtol:g} relative) while the "
+            f"value agrees: a first-order Taylor rule is wrong; {advice}",
+            stage="taylor-jet",
+            quantity="first Taylor coefficient",
+            error=bad[0],
+        )
+
+
+__all__: list[str] = []  # internal to taylor_mlir.compile
