@@ -147,14 +147,14 @@ def test_replacing_a_parameter_with_another_shape_is_an_error():
 # -- errors --------------------------------------------------------------------
 
 
-class Atan2Model(torch.nn.Module):
+class RemainderModel(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.linear = torch.nn.Linear(3, 2)
 
     def forward(self, x):
         y = self.linear(x)
-        return torch.atan2(y, x[:, :2]).sum(-1)  # no Taylor rule for atan2
+        return torch.remainder(y, 0.7).sum(-1)  # no Taylor rule for arith.remf
 
 
 class BesselModel(torch.nn.Module):
@@ -170,14 +170,14 @@ def _line_of(cls, text):
 def test_unsupported_op_names_the_aten_op_and_source_line(capsys):
     x = inputs(4, 3)
     with pytest.raises(tm.UnsupportedOperationError) as info:
-        tm.compile(Atan2Model().double(), op="laplacian", example_inputs=x)
+        tm.compile(RemainderModel().double(), op="laplacian", example_inputs=x)
     error = info.value
-    line = _line_of(Atan2Model, "torch.atan2")
-    assert error.op == "aten.atan2.default"
+    line = _line_of(RemainderModel, "torch.remainder")
+    assert error.op == "aten.remainder.Scalar"
     assert error.source == f"{__file__}:{line}"
-    assert "aten.atan2.default" in str(error)
-    assert f"{__file__}:{line}: return torch.atan2(y, x[:, :2]).sum(-1)" in str(error)
-    assert "no Taylor-mode rule for 'math.atan2'" in str(error)
+    assert "aten.remainder.Scalar" in str(error)
+    assert f"{__file__}:{line}: return torch.remainder(y, 0.7).sum(-1)" in str(error)
+    assert "no Taylor-mode rule for 'arith.remf'" in str(error)
     # The failing pass left a reproducer and printed the command.
     assert Path(error.reproducer).is_file()
     assert error.command in capsys.readouterr().err
@@ -185,7 +185,7 @@ def test_unsupported_op_names_the_aten_op_and_source_line(capsys):
     command[0] = taylor_opt()
     replay = subprocess.run(command, capture_output=True, text=True, check=False)
     assert replay.returncode != 0
-    assert "no Taylor-mode rule for 'math.atan2'" in replay.stderr
+    assert "no Taylor-mode rule for 'arith.remf'" in replay.stderr
 
 
 def test_op_torch_mlir_cannot_lower_is_unsupported():
@@ -203,7 +203,7 @@ def test_failing_pass_writes_a_reproducer(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(errors.REPRODUCER_DIR_ENV, str(tmp_path))
     text = """
       func.func @f(%x: tensor<4xf64>) -> tensor<4xf64> {
-        %r = math.atan2 %x, %x : tensor<4xf64>
+        %r = arith.remf %x, %x : tensor<4xf64>
         return %r : tensor<4xf64>
       }"""
     pipeline = "builtin.module(taylor-jet{order=2 directions=1})"
@@ -213,7 +213,7 @@ def test_failing_pass_writes_a_reproducer(tmp_path, monkeypatch, capsys):
             errors.run_pipeline(module, pipeline, stage="taylor-jet")
     error = info.value
     assert Path(error.reproducer).parent == tmp_path
-    assert "math.atan2" in Path(error.reproducer).read_text()
+    assert "arith.remf" in Path(error.reproducer).read_text()
     assert f"--pass-pipeline={shlex.quote(pipeline)}" in error.command
     assert error.command in capsys.readouterr().err
     assert error.diagnostics and "no Taylor-mode rule" in error.diagnostics[0].message
