@@ -6,7 +6,17 @@ Taylor-mode rules are exact, for one of two reasons:
 - torch-mlir lowers the op wrongly (``aten.gelu`` with ``approximate="tanh"``
   uses sqrt(2/π) computed with π ≈ 22/7, an error of 2e-4 in the constant);
 - torch-mlir lowers the op outside linalg (into its TMTensor dialect) or not
-  at all, and an exact formulation in ops it lowers to linalg exists.
+  at all, and an exact formulation in ops it lowers to linalg exists:
+  ``cumsum``, ``cumprod``, ``logcumsumexp`` (masked sums, products and
+  log-sum-exps over ``[..., n, n]`` prefixes), ``sort``, ``argsort``,
+  ``msort``, ``topk``, ``kthvalue``, ``median`` (ranks from pairwise
+  comparisons, then one-hot selection, so that each value carries the
+  Taylor coefficients of the element it is: the rule of any piecewise
+  selection). Indices equal torch's wherever torch's are determined (no
+  ties; the sort is stable).
+
+What stays in TMTensor (``cummax``, ``cummin``, scatters, ``index_put``, ...)
+is refused by name by the import process.
 
 `decompose` runs only this table (``ExportedProgram.run_decompositions``
 with an explicit table decomposes nothing else); torch-mlir's own
@@ -37,9 +47,259 @@ def _gelu(x: torch.Tensor, approximate: str = "none"):
     return 0.5 * x * (1.0 + torch.tanh(inner))
 
 
+# -- scans and selections ------------------------------------------------------
+#
+# torch-mlir lowers these into TMTensor (``tm_tensor.scan``, ``tm_tensor.sort``,
+# ``tm_tensor.topk``), which taylor-mlir cannot compile. Each is rewritten
+# along its dimension ``n`` with ``[..., n, n]`` masks: O(n²) work and memory
+# per row instead of O(n) or O(n log n), meant for feature dimensions, not for
+# long sequences. Only real floating-point (and, where torch allows, integer)
+# tensors are rewritten; anything else is left to torch-mlir (and refused).
+
+
+def _row_major(x: torch.Tensor, dim: int) -> tuple[torch.Tensor, int]:
+    """``x`` with ``dim`` moved last, and ``dim`` made non-negative."""
+    dim = dim % x.dim()
+    return x.movedim(dim, -1), dim
+
+
+def _prefix_mask(n: int, device) -> torch.Tensor:
+    """``[n, n]`` bool, ``[j, i]`` true iff ``i <= j`` (``x_i`` is in the
+    prefix of ``y_j``)."""
+    index = torch.arange(n, device=device)
+    return index[None, :] <= index[:, None]
+
+
+def _scannable(x: torch.Tensor) -> bool:
+    return not x.is_complex() and x.dtype != torch.bool
+
+
+def _cumsum(x: torch.Tensor, dim: int, *, dtype=None):
+    """``y_j = Σ_{i <= j} x_i`` as ``sum_i where(i <= j, x_i, 0)``: linear,
+    with no multiplications, so every output is the same sum as torch's
+    sequential one (infinities and NaNs included; float32 differs by
+    rounding only, as torch accumulates float32 in double)."""
+    if not _scannable(x):
+        return NotImplemented
+    if dtype is not None:
+        x = x.to(dtype)
+    elif not x.is_floating_point():
+        x = x.to(torch.int64)  # torch's promotion of integer scans
+    if x.dim() == 0:
+        return x.clone()
+    rows, dim = _row_major(x, dim)
+    mask = _prefix_mask(rows.shape[-1], x.device)
+    y = torch.where(mask, rows.unsqueeze(-2), torch.zeros((), dtype=x.dtype))
+    return y.sum(-1).movedim(-1, dim)
+
+
+def _cumprod(x: torch.Tensor, dim: int, *, dtype=None):
+    """``y_j = Π_{i <= j} x_i`` as ``prod_i where(i <= j, x_i, 1)`` (a product
+    reduction: Leibniz's rule, so every derivative is exact, including at
+    zeros of ``x``)."""
+    if not _scannable(x):
+        return NotImplemented
+    if dtype is not None:
+        x = x.to(dtype)
+    elif not x.is_floating_point():
+        x = x.to(torch.int64)
+    if x.dim() == 0:
+        return x.clone()
+    rows, dim = _row_major(x, dim)
+    mask = _prefix_mask(rows.shape[-1], x.device)
+    y = torch.where(mask, rows.unsqueeze(-2), torch.ones((), dtype=x.dtype))
+    return y.prod(-1).movedim(-1, dim)
+
+
+def _logcumsumexp(x: torch.Tensor, dim: int):
+    """``y_j = log Σ_{i <= j} exp(x_i)``, as torch's ``logsumexp`` computes
+    each prefix: ``m + log Σ exp(x_i - m)`` with ``m`` the prefix's maximum
+    (0 where it is infinite). The identity holds for any ``m``, so the
+    derivatives do not depend on which element is the maximum."""
+    if not x.is_floating_point():
+        return NotImplemented
+    if x.dim() == 0:
+        return x.clone()
+    rows, dim = _row_major(x, dim)
+    mask = _prefix_mask(rows.shape[-1], x.device)
+    prefixes = torch.where(
+        mask, rows.unsqueeze(-2), torch.full((), -math.inf, dtype=x.dtype)
+    )
+    m = prefixes.amax(-1, keepdim=True)
+    m = torch.where(torch.isinf(m), torch.zeros((), dtype=x.dtype), m)
+    y = torch.log(torch.exp(prefixes - m).sum(-1)) + m.squeeze(-1)
+    return y.movedim(-1, dim)
+
+
+def _sorted(x: torch.Tensor, dim: int, descending: bool):
+    """``(values, indices)`` of a stable sort of ``x`` along ``dim``, NaN
+    above everything (torch's order).
+
+    Each element's rank is the number of elements that sort before it
+    (pairwise comparisons, ties broken by index); values and indices are
+    then picked by the one-hot ``rank_i == p``. The values are selections
+    (``where``), so each carries its element's Taylor coefficients, and a
+    sum of one element and zeros, so exact (but -0.0 comes out as 0.0)."""
+    rows, dim = _row_major(x, dim)
+    n = rows.shape[-1]
+    a = rows.unsqueeze(-1)  # [..., i, 1]: the element ranked
+    b = rows.unsqueeze(-2)  # [..., 1, j]: the others
+    nan_a, nan_b = torch.isnan(a), torch.isnan(b)
+    if descending:
+        before = (b > a) | (nan_b & ~nan_a)
+    else:
+        before = (b < a) | (nan_a & ~nan_b)
+    index = torch.arange(n, device=x.device)
+    tie = ((b == a) | (nan_a & nan_b)) & (index[None, :] < index[:, None])
+    rank = (before | tie).to(torch.int64).sum(-1)  # [..., i]
+    picks = rank.unsqueeze(-2) == index[:, None]  # [..., p, i]
+    zero = torch.zeros((), dtype=x.dtype)
+    values = torch.where(picks, rows.unsqueeze(-2), zero).sum(-1).to(x.dtype)
+    indices = torch.where(picks, index, 0).sum(-1)
+    return values.movedim(-1, dim), indices.movedim(-1, dim)
+
+
+def _sortable(x: torch.Tensor) -> bool:
+    return _scannable(x) and x.dim() > 0
+
+
+def _sort(x: torch.Tensor, dim: int = -1, descending: bool = False):
+    if not _sortable(x):
+        return NotImplemented
+    return _sorted(x, dim, descending)
+
+
+def _sort_stable(x, *, stable=None, dim: int = -1, descending: bool = False):
+    # Always stable; torch's unstable sort may order ties either way.
+    return _sort(x, dim, descending)
+
+
+def _argsort(x: torch.Tensor, dim: int = -1, descending: bool = False):
+    if not _sortable(x):
+        return NotImplemented
+    return _sorted(x, dim, descending)[1]
+
+
+def _argsort_stable(x, *, stable=None, dim: int = -1, descending: bool = False):
+    return _argsort(x, dim, descending)
+
+
+def _msort(x: torch.Tensor):
+    if not _sortable(x):
+        return NotImplemented
+    return _sorted(x, 0, False)[0]
+
+
+def _topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The first ``k`` of the sort (NaN counts as largest, as in torch). With
+    ``sorted=False`` torch leaves the order unspecified; it is sorted here."""
+    if not _sortable(x):
+        return NotImplemented
+    values, indices = _sorted(x, dim, largest)
+    dim = dim % x.dim()
+    return values.narrow(dim, 0, k), indices.narrow(dim, 0, k)
+
+
+def _pick(values, indices, position, dim: int, keepdim: bool):
+    """``values`` and ``indices`` at ``position`` (``[...]``, int64) along
+    ``dim``, by one-hot selection."""
+    rows, dim = _row_major(values, dim)
+    index_rows = indices.movedim(dim, -1)
+    picks = torch.arange(rows.shape[-1], device=values.device) == position[..., None]
+    zero = torch.zeros((), dtype=values.dtype)
+    value = torch.where(picks, rows, zero).sum(-1).to(values.dtype)
+    index = torch.where(picks, index_rows, 0).sum(-1)
+    if keepdim:
+        value, index = value.unsqueeze(dim), index.unsqueeze(dim)
+    return value, index
+
+
+def _kthvalue(x, k: int, dim: int = -1, keepdim: bool = False):
+    """The ``k``-th smallest (NaN counts as largest, as in torch)."""
+    if not x.is_floating_point() or x.dim() == 0:
+        return NotImplemented
+    values, indices = _sorted(x, dim, False)
+    position = torch.full(values.movedim(dim, -1).shape[:-1], k - 1)
+    return _pick(values, indices, position, dim, keepdim)
+
+
+def _median_positions(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Where torch's median lies in the ascending sort: the lower median, or
+    the first NaN (which the stable sort puts at ``n - #NaN``)."""
+    rows = x.movedim(dim, -1)
+    n = rows.shape[-1]
+    nans = torch.isnan(rows).to(torch.int64).sum(-1)
+    lower = torch.full(nans.shape, (n - 1) // 2)
+    return torch.where(nans > 0, n - nans, lower)
+
+
+def _median_dim(x, dim: int, keepdim: bool = False):
+    """The lower median and its index; NaN (the first one's index) if the
+    row has one. With ties torch may return any of the tied indices."""
+    if not x.is_floating_point() or x.dim() == 0:
+        return NotImplemented
+    values, indices = _sorted(x, dim, False)
+    return _pick(values, indices, _median_positions(x, dim), dim, keepdim)
+
+
+def _median(x: torch.Tensor):
+    if not x.is_floating_point() or x.dim() == 0 or x.numel() == 0:
+        return NotImplemented
+    flat = x.reshape(-1)
+    values, indices = _sorted(flat, 0, False)
+    return _pick(values, indices, _median_positions(flat, 0), 0, False)[0]
+
+
+# -- pointwise functions ------------------------------------------------------
+#
+# torch-mlir has no lowering for these; each is an exact identity in ops it
+# lowers (with Taylor-mode rules for each).
+
+
+def _erfc(x: torch.Tensor):
+    """``1 - erf(x)``: exact derivatives of every order, the value to within
+    one rounding of 1 (so no relative accuracy where erfc(x) < 1e-16,
+    x > 5.9)."""
+    if not x.is_floating_point():
+        return NotImplemented
+    return 1.0 - torch.erf(x)
+
+
+def _hypot(x: torch.Tensor, y: torch.Tensor):
+    """``m sqrt((x/m)² + (y/m)²)`` with ``m = max(|x|, |y|)``: no overflow or
+    underflow in the squares; 0 at the origin and +inf where either is
+    infinite, as C's hypot. Where ``m = |x|`` the expression is the identity
+    of smooth functions ``|x| sqrt(1 + (y/x)²)``, so its derivatives of every
+    order are exact (both sides agree at ties)."""
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    if not dtype.is_floating_point or dtype.is_complex:
+        return NotImplemented
+    x, y = x.to(dtype), y.to(dtype)
+    m = torch.maximum(x.abs(), y.abs())
+    scale = torch.where(m == 0, torch.ones((), dtype=dtype), m)
+    u, v = x / scale, y / scale
+    h = m * torch.sqrt(u * u + v * v)
+    infinite = torch.isinf(x) | torch.isinf(y)
+    return torch.where(infinite, torch.full((), math.inf, dtype=dtype), h)
+
+
 #: aten op overload -> decomposition.
 DECOMPOSITIONS: dict[torch._ops.OperatorBase, Callable] = {
     aten.gelu.default: _gelu,
+    aten.cumsum.default: _cumsum,
+    aten.cumprod.default: _cumprod,
+    aten.logcumsumexp.default: _logcumsumexp,
+    aten.sort.default: _sort,
+    aten.sort.stable: _sort_stable,
+    aten.argsort.default: _argsort,
+    aten.argsort.stable: _argsort_stable,
+    aten.msort.default: _msort,
+    aten.topk.default: _topk,
+    aten.kthvalue.default: _kthvalue,
+    aten.median.dim: _median_dim,
+    aten.median.default: _median,
+    aten.erfc.default: _erfc,
+    aten.hypot.default: _hypot,
 }
 
 

@@ -15,6 +15,13 @@ Two modes:
 Every op carries the FX node it came from as a name location,
 ``loc("fx:<node>"(<source location>))``, so that the parent can name the
 aten op and the model's source line behind any later diagnostic.
+
+A linalg-on-tensors module that still holds ops of torch-mlir's own dialects
+(TMTensor's ``tm_tensor.sort``, ``tm_tensor.scan``, ``tm_tensor.scatter``,
+..., or a leftover ``torch.*`` / ``torch_c.*`` op), which taylor_mlir's MLIR
+cannot even parse, is refused here (`UnsupportedDialectError`), naming the
+first such op's FX node first so that the parent reports its aten op and
+source line.
 """
 
 import argparse
@@ -26,6 +33,32 @@ import warnings
 
 #: Prefix of the name locations that carry FX node names.
 NODE_LOCATION_PREFIX = "fx:"
+
+#: Dialects a linalg-on-tensors module may use: upstream MLIR's part of
+#: torch-mlir's linalg-on-tensors backend contract (which also admits its own
+#: TMTensor dialect). taylor_mlir parses all of them; whether it compiles an
+#: op is for its passes to say, with the op's location.
+ACCEPTED_DIALECTS = frozenset(
+    {
+        "builtin",
+        "func",
+        "linalg",
+        "tensor",
+        "arith",
+        "math",
+        "affine",
+        "scf",
+        "cf",
+        "complex",
+        "ml_program",
+        "sparse_tensor",
+    }
+)
+
+
+class UnsupportedDialectError(Exception):
+    """torch-mlir lowered an op outside `ACCEPTED_DIALECTS`."""
+
 
 #: What is known of each FX node imported (by node name): its aten op, stack
 #: trace and module path; sent back with each reply.
@@ -64,11 +97,53 @@ def _convert(program_path: str, output_path: str, output_type: str, func_name: s
 
     program = torch.export.load(program_path)
     module = fx.export_and_import(program, output_type=output_type, func_name=func_name)
+    if output_type == "linalg-on-tensors":
+        _check_dialects(module)
     text = module.operation.get_asm(
         print_generic_op_form=True, large_elements_limit=None, enable_debug_info=True
     )
     with open(output_path, "w") as f:
         f.write(text)
+
+
+def _check_dialects(module) -> None:
+    """Raises `UnsupportedDialectError` if ``module`` holds an op outside
+    `ACCEPTED_DIALECTS`; the message starts with the first one's FX node."""
+    from torch_mlir.ir import WalkOrder, WalkResult
+
+    found = []  # (node name or None, op name, location)
+
+    def visit(op):
+        name = op.name
+        if name.split(".", 1)[0] in ACCEPTED_DIALECTS:
+            return WalkResult.ADVANCE
+        location = str(op.location)
+        start = location.find('"' + NODE_LOCATION_PREFIX)
+        node = None
+        if start >= 0:
+            end = location.find('"', start + 1)
+            node = location[start + 1 + len(NODE_LOCATION_PREFIX) : end]
+        found.append((node, name, location))
+        return WalkResult.SKIP  # its body is part of it
+
+    module.operation.walk(visit, walk_order=WalkOrder.PRE_ORDER)
+    if not found:
+        return
+    located = [f for f in found if f[0] is not None] or found
+
+    def describe(node, name, location):
+        if node is None:
+            return f"an op to '{name}' at {location}"
+        target = _NODES.get(node, {}).get("target", "?")
+        return f"{NODE_LOCATION_PREFIX}{node} ({target}) to '{name}'"
+
+    node, name, location = located[0]
+    others = sorted({describe(*f) for f in found} - {describe(*located[0])})
+    raise UnsupportedDialectError(
+        f"torch-mlir lowers {describe(node, name, location)}, outside the "
+        f"dialects taylor-mlir compiles ({', '.join(sorted(ACCEPTED_DIALECTS))})"
+        + (f"; also {'; '.join(others)}" if others else "")
+    )
 
 
 def _serve() -> int:
