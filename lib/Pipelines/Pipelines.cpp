@@ -50,6 +50,8 @@ void taylor::buildTaylorToLLVMPipeline(
   // ... the others: rows blocked so that the weights are reused from cache.
   pm.addNestedPass<func::FuncOp>(createTaylorTileContractions());
   pm.addPass(createCanonicalizerPass());
+  // Matrix inverses and factorizations become loops on tensors.
+  pm.addNestedPass<func::FuncOp>(createTaylorLowerMatrixOps());
 
   // Tensors to buffers. Function arguments and results become plain
   // (identity-layout) memrefs, so callers can pass contiguous arrays.

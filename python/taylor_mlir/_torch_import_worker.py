@@ -91,14 +91,40 @@ def _name_locations_by_node() -> None:
     fx_importer.ContextCache.get_node_location = get_node_location
 
 
+_LINALG_OPS = None
+
+
+def _linalg_ops():
+    """``taylor_mlir/_linalg_ops.py``, loaded by path (never as part of
+    taylor_mlir): defines the ``torch.ops.taylor`` linear algebra ops that
+    the parent routes ``torch.linalg`` calls to, and imports them."""
+    global _LINALG_OPS
+    if _LINALG_OPS is None:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(__file__), "_linalg_ops.py")
+        spec = importlib.util.spec_from_file_location("_taylor_linalg_ops", path)
+        _LINALG_OPS = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_LINALG_OPS)
+    return _LINALG_OPS
+
+
 def _convert(program_path: str, output_path: str, output_type: str, func_name: str):
     import torch
     from torch_mlir import fx
 
+    linalg_ops = _linalg_ops()  # before loading: the program may call its ops
     program = torch.export.load(program_path)
-    module = fx.export_and_import(program, output_type=output_type, func_name=func_name)
+    if linalg_ops.uses_custom_ops(program):
+        module = linalg_ops.export_and_import(program, output_type, func_name)
+    else:
+        module = fx.export_and_import(
+            program, output_type=output_type, func_name=func_name
+        )
     if output_type == "linalg-on-tensors":
         _check_dialects(module)
+    # Calls standing for taylor linear algebra ops become those ops.
+    linalg_ops.calls_to_ops(module)
     text = module.operation.get_asm(
         print_generic_op_form=True, large_elements_limit=None, enable_debug_info=True
     )

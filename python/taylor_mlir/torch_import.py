@@ -73,8 +73,11 @@ def import_exported_program(
     import torch
 
     from ._decompositions import decompose
+    from ._linalg_ops import route_linalg_ops
 
     program = decompose(program)
+    # torch.linalg inverse/det/slogdet/solve/cholesky -> taylor ops.
+    program = route_linalg_ops(program)
     with tempfile.TemporaryDirectory(prefix="taylor_mlir_import_") as tmp:
         program_path = os.path.join(tmp, "program.pt2")
         output_path = os.path.join(tmp, "module.mlir")

@@ -206,4 +206,6 @@ def Taylor_YieldOp : Taylor_Op<"yield", [Pure, Terminator, ReturnLike,
   let assemblyFormat = [{ ($values^ `:` type($values))? attr-dict }];
 }
 
+include "Taylor/IR/TaylorMatrixOps.td"
+
 #endif // TAYLOR_IR_TAYLOROPS_TD

@@ -24,20 +24,29 @@ void registerLinalgTaylorRules(DialectRegistry &registry);
 /// Rules of the shape-manipulating `tensor` ops.
 void registerTensorTaylorRules(DialectRegistry &registry);
 
+/// Rules of the linear algebra ops of the taylor dialect (inverse, slogdet,
+/// Cholesky), from matrix-series recurrences.
+void registerMatrixTaylorRules(DialectRegistry &registry);
+
 /// Adjoint rules of every `linalg` structured op, from its scalar body.
 void registerLinalgAdjointRules(DialectRegistry &registry);
 /// Adjoint rules of the shape-manipulating `tensor` ops.
 void registerTensorAdjointRules(DialectRegistry &registry);
 
+/// Adjoint rules of the linear algebra ops of the taylor dialect.
+void registerMatrixAdjointRules(DialectRegistry &registry);
+
 /// Registers the Taylor-mode and adjoint rules of every supported upstream
-/// dialect.
+/// dialect and of the taylor dialect's own linear algebra ops.
 inline void registerAllTaylorRules(DialectRegistry &registry) {
   registerArithTaylorRules(registry);
   registerMathTaylorRules(registry);
   registerLinalgTaylorRules(registry);
   registerTensorTaylorRules(registry);
+  registerMatrixTaylorRules(registry);
   registerLinalgAdjointRules(registry);
   registerTensorAdjointRules(registry);
+  registerMatrixAdjointRules(registry);
 }
 
 /// Whether `value` is a tensor known to be all zeros (a zero splat constant,

@@ -54,6 +54,51 @@ def TaylorLower : Pass<"taylor-lower", "func::FuncOp"> {
   ];
 }
 
+def TaylorLowerMatrixOps : Pass<"taylor-lower-matrix-ops", "func::FuncOp"> {
+  let summary = "Expand the linear algebra ops into loops on tensors";
+  let description = [{
+    Replaces `taylor.matrix_inverse`, `taylor.slogdet` and `taylor.cholesky`
+    by `scf.for` loop nests on tensors (`tensor.extract` / `tensor.insert`),
+    one matrix of the batch at a time, which one-shot bufferization turns
+    into in-place loops on buffers:
+
+    - `taylor.matrix_inverse`: Gauss-Jordan elimination with partial
+      pivoting (row swaps), on the matrix and an identity beside it; a zero
+      pivot (a singular matrix) gives non-finite entries;
+    - `taylor.slogdet`: LU factorization with partial pivoting; the sign is
+      the product of the pivots' signs and of `-1` per row swap, the log of
+      the absolute determinant the sum of `log |pivot|`; a zero pivot gives
+      `sign = 0`, `logabsdet = -inf` (and the elimination skips it);
+    - `taylor.cholesky`: the Cholesky–Banachiewicz recurrence on the lower
+      triangle; a non-positive pivot gives NaN (square root of a negative
+      number) from that column on.
+
+    The matrices are small in the intended uses (Slater determinants and
+    covariance factors, `n` up to tens): per-matrix loops in generated code
+    beat a LAPACK call per matrix, and need no runtime library.
+
+    Example:
+
+    ```mlir
+    %inv = taylor.matrix_inverse %a : tensor<8x4x4xf64>
+    ```
+
+    becomes an `scf.for` over the 8 matrices whose body extracts one
+    `tensor<4x4xf64>`, eliminates, and inserts the inverse into the result.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let statistics = [
+    Statistic<"numOpsLowered", "num-ops-lowered",
+              "Number of linear algebra ops expanded into loops">,
+  ];
+}
+
 def TaylorCollapse : Pass<"taylor-collapse", "func::FuncOp"> {
   let summary = "Collapsed Taylor mode: push sums over directions of top coefficients toward the inputs";
   let description = [{
