@@ -7,13 +7,13 @@ Taylor-mode rules are exact, for one of two reasons:
   uses sqrt(2/π) computed with π ≈ 22/7, an error of 2e-4 in the constant);
 - torch-mlir lowers the op outside linalg (into its TMTensor dialect) or not
   at all, and an exact formulation in ops it lowers to linalg exists:
-  ``cumsum``, ``cumprod``, ``logcumsumexp`` (masked sums, products and
-  log-sum-exps over ``[..., n, n]`` prefixes), ``sort``, ``argsort``,
-  ``msort``, ``topk``, ``kthvalue``, ``median`` (ranks from pairwise
-  comparisons, then one-hot selection, so that each value carries the
-  Taylor coefficients of the element it is: the rule of any piecewise
-  selection). Indices equal torch's wherever torch's are determined (no
-  ties; the sort is stable).
+  ``cumsum`` and ``logcumsumexp`` (masked sums and log-sum-exps over
+  ``[..., n, n]`` prefixes), ``cumprod`` (a scan of elementwise products),
+  ``sort``, ``argsort``, ``msort``, ``topk``, ``kthvalue``, ``median``
+  (ranks from pairwise comparisons, then one-hot selection, so that each
+  value carries the Taylor coefficients of the element it is: the rule of
+  any piecewise selection). Indices equal torch's wherever torch's are
+  determined (no ties; the sort is stable).
 
 What stays in TMTensor (``cummax``, ``cummin``, scatters, ``index_put``, ...)
 is refused by name by the import process.
@@ -50,10 +50,10 @@ def _gelu(x: torch.Tensor, approximate: str = "none"):
 # -- scans and selections ------------------------------------------------------
 #
 # torch-mlir lowers these into TMTensor (``tm_tensor.scan``, ``tm_tensor.sort``,
-# ``tm_tensor.topk``), which taylor-mlir cannot compile. Each is rewritten
-# along its dimension ``n`` with ``[..., n, n]`` masks: O(n²) work and memory
-# per row instead of O(n) or O(n log n), meant for feature dimensions, not for
-# long sequences. Only real floating-point (and, where torch allows, integer)
+# ``tm_tensor.topk``), which taylor-mlir cannot compile. All but cumprod are
+# rewritten along their dimension ``n`` with ``[..., n, n]`` masks: O(n²) work
+# and memory per row instead of O(n) or O(n log n), meant for feature
+# dimensions, not for long sequences. Only real floating-point (and, where torch allows, integer)
 # tensors are rewritten; anything else is left to torch-mlir (and refused).
 
 
@@ -94,9 +94,13 @@ def _cumsum(x: torch.Tensor, dim: int, *, dtype=None):
 
 
 def _cumprod(x: torch.Tensor, dim: int, *, dtype=None):
-    """``y_j = Π_{i <= j} x_i`` as ``prod_i where(i <= j, x_i, 1)`` (a product
-    reduction: Leibniz's rule, so every derivative is exact, including at
-    zeros of ``x``)."""
+    """``y_j = Π_{i <= j} x_i`` by Hillis and Steele's scan: ``log2 n``
+    elementwise products of ``y`` with itself shifted by 1, 2, 4, ... (ones
+    shifted in). Products only, so every derivative is exact (Leibniz's
+    rule, zeros of ``x`` included) and reverse mode has its rule too; the
+    products are grouped as a tree, not left to right as in torch, so
+    outputs differ in rounding only (and where a left-to-right product
+    overflows or underflows on the way)."""
     if not _scannable(x):
         return NotImplemented
     if dtype is not None:
@@ -105,10 +109,14 @@ def _cumprod(x: torch.Tensor, dim: int, *, dtype=None):
         x = x.to(torch.int64)
     if x.dim() == 0:
         return x.clone()
-    rows, dim = _row_major(x, dim)
-    mask = _prefix_mask(rows.shape[-1], x.device)
-    y = torch.where(mask, rows.unsqueeze(-2), torch.ones((), dtype=x.dtype))
-    return y.prod(-1).movedim(-1, dim)
+    y, dim = _row_major(x, dim)
+    n = y.shape[-1]
+    shift = 1
+    while shift < n:
+        ones = torch.ones((*y.shape[:-1], shift), dtype=y.dtype, device=y.device)
+        y = y * torch.cat([ones, y[..., : n - shift]], dim=-1)
+        shift *= 2
+    return y.movedim(-1, dim)
 
 
 def _logcumsumexp(x: torch.Tensor, dim: int):
