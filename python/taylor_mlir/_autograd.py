@@ -47,7 +47,7 @@ def run_parts(function, parts: Sequence[tuple[int, int]]) -> list:
     blas.set_num_threads(1)
     if len(parts) == 1:
         return [function(parts[0])]
-    return list(threads.pool().map(function, parts))
+    return threads.map(function, parts)
 
 
 def gather_gradients(

@@ -7,10 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 
 import torch
+
+#: Held while ``torch.export`` traces a user's module: tracing calls the
+#: module with its parameters and buffers swapped for fake tensors
+#: (``functional_call``, ``_reparametrize_module``), so a call of a compiled
+#: operator on another thread reading them then (`named_tensors`) would get
+#: the fakes. Every export takes it (torch.export is not thread-safe
+#: either), and so does every read of a module's tensors for a call.
+#: Reentrant; nothing else is ever acquired while it is held by a reader.
+TRACE_LOCK = threading.RLock()
 
 #: Substrings of aten ops that draw random numbers.
 _RANDOM_OPS = ("dropout", "bernoulli", "rand", "normal", "multinomial")
@@ -48,8 +58,10 @@ def as_module(model: Callable) -> torch.nn.Module:
 
 
 def named_tensors(module: torch.nn.Module) -> list[tuple[str, torch.Tensor]]:
-    """The parameters, then the buffers, of ``module``."""
-    return list(module.named_parameters()) + list(module.named_buffers())
+    """The parameters, then the buffers, of ``module`` (never the fake
+    tensors an export on another thread swaps in: see `TRACE_LOCK`)."""
+    with TRACE_LOCK:
+        return list(module.named_parameters()) + list(module.named_buffers())
 
 
 def as_input(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -79,6 +91,13 @@ def export(
     module: torch.nn.Module, example: torch.Tensor, dynamic_batch: bool
 ) -> torch.export.ExportedProgram:
     """``torch.export`` of ``module`` as ``f(x, *parameters, *buffers)``."""
+    with TRACE_LOCK:
+        return _export(module, example, dynamic_batch)
+
+
+def _export(
+    module: torch.nn.Module, example: torch.Tensor, dynamic_batch: bool
+) -> torch.export.ExportedProgram:
     tensors = named_tensors(module)
     values = [as_input(t, example.dtype) for _, t in tensors]
     dynamic_shapes = None

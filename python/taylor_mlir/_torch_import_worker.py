@@ -172,7 +172,25 @@ def _check_dialects(module) -> None:
     )
 
 
+def _exit_with_parent() -> None:
+    """Exits this process as soon as its parent is gone, even if the parent
+    died without closing our stdin (killed) or a process it forked keeps the
+    pipe open; the parent passes its pid in ``TAYLOR_MLIR_IMPORT_PARENT``."""
+    import threading
+    import time
+
+    parent = int(os.environ.get("TAYLOR_MLIR_IMPORT_PARENT") or os.getppid())
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _serve() -> int:
+    _exit_with_parent()
     # Replies go to the original stdout; anything else printed goes to stderr.
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # native writes to fd 1 too

@@ -16,7 +16,10 @@ JIT-compiled. See ``docs/guide/`` for each operator.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import inspect
+import pickle
 import threading
 import time
 from collections import OrderedDict
@@ -31,6 +34,7 @@ from . import _autograd, _fused, _program, blas, threads
 from ._artifact import _Artifact, _unsupported
 from ._check import CHECK_TERM, check_artifact
 from ._export import (
+    _FunctionModule,
     as_input,
     as_module,
     check_program,
@@ -353,7 +357,7 @@ class CompiledOperator:
             return self._run(x, tensors, directions)
         return self._combine_parts(
             list(
-                threads.pool().map(
+                threads.map(
                     lambda part: self._run(x[part[0] : part[1]], tensors, directions),
                     parts,
                 )
@@ -522,12 +526,87 @@ class CompiledOperator:
         for artifact in self._artifacts.values():
             artifact.jit.release_buffers()
 
+    # -- copying and pickling ------------------------------------------------
+
+    def __copy__(self) -> CompiledOperator:
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._artifacts = dict(self._artifacts)
+        return new
+
+    def __deepcopy__(self, memo: dict) -> CompiledOperator:
+        """A copy on a deep copy of the model (``copy.deepcopy((model, op))``:
+        on the copied model) that shares the compiled code: it is immutable,
+        and the model's tensors are its arguments."""
+        for artifact in self._artifacts.values():
+            memo[id(artifact)] = artifact
+        memo[id(self.ir)] = self.ir
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
+
+    def __reduce__(self):
+        """Pickles the recipe (the model, the operator and its options), not
+        the compiled code, which cannot be: unpickling compiles again (in a
+        process that has compiled the same model, the compile cache leaves
+        only the export). Pickle the model with the operator
+        (``pickle.dumps((model, op))``) to get them back together."""
+        module = self._module
+        model = module._function if isinstance(module, _FunctionModule) else module
+        if inspect.isfunction(model):
+            try:
+                pickle.dumps(model)
+            except Exception as error:
+                raise TypeError(
+                    f"cannot pickle this CompiledOperator: it pickles as its "
+                    f"model and options (compiled code cannot be pickled, it is "
+                    f"compiled again when unpickled), and its model, the function "
+                    f"{model.__qualname__!r}, cannot be pickled ({error}); compile "
+                    f"a torch.nn.Module or a module-level function, or pickle the "
+                    f"model and compile it after loading"
+                ) from None
+        recipe = {
+            "model": model,
+            "op": self.op,
+            "options": self.options,
+            "dtype": self.dtype,
+            "input_dim": self.input_dim,
+            "batch": self.batch,
+            "collapsed": self.collapsed,
+            "dynamic_batch": self.dynamic_batch,
+            "outputs": None if self.outputs == ("operator",) else self.outputs,
+            "check": self.check,
+        }
+        return (_unpickle_operator, (recipe,))
+
     def __repr__(self) -> str:
         batch = "dynamic" if self.batch is None else self.batch
         return (
             f"CompiledOperator(op={self.op!r}, D={self.input_dim}, batch={batch}, "
             f"dtype={self.dtype}, collapsed={self.collapsed})"
         )
+
+
+def _unpickle_operator(recipe: dict[str, Any]) -> CompiledOperator:
+    """A pickled `CompiledOperator`, compiled again (on a fixed random
+    example: only its shape and dtype matter)."""
+    batch = recipe["batch"]
+    example = torch.randn(
+        (2 if batch is None else batch, recipe["input_dim"]),
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.float64,
+    ).to(recipe["dtype"])
+    return CompiledOperator(
+        recipe["model"],
+        recipe["op"],
+        recipe["options"],
+        example,
+        recipe["collapsed"],
+        recipe["dynamic_batch"],
+        recipe["outputs"],
+        recipe["check"],
+    )
 
 
 def compile(

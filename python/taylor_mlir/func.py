@@ -46,8 +46,10 @@ constants at the first call.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
+import pickle
 import threading
 import types
 from collections.abc import Callable, Sequence
@@ -59,7 +61,7 @@ from torch.fx.proxy import _register_stack_trace_anchor
 from torch.nn.utils.stateless import _reparametrize_module
 
 from . import ir
-from ._export import as_module, named_tensors
+from ._export import TRACE_LOCK, as_module, named_tensors
 from ._artifact import _unsupported
 from .jit import JitModule
 from .torch_import import TorchImportError, import_exported_program
@@ -167,7 +169,8 @@ def _spec(t: Any) -> tuple:
 
 def _export_and_import(module: torch.nn.Module, args: Sequence[torch.Tensor]):
     """The `ImportedModule` of ``module`` on ``args``."""
-    with torch.no_grad():
+    # Tracing swaps the fakes into the function's modules (`TRACE_LOCK`).
+    with TRACE_LOCK, torch.no_grad():
         program = torch.export.export(module, tuple(args))
     try:
         return import_exported_program(program)
@@ -353,8 +356,11 @@ def _import(
     discovery = _Context("discover")
     _TRACE.stack.append(discovery)
     try:
+        # The function itself, not `exported`: that would swap detached
+        # copies into its modules, seen by calls on other threads meanwhile
+        # (whose gradients would then be lost). Same values, no grad.
         with torch.no_grad():
-            value = exported(*example)
+            value = fn(*example[: len(args)])
     finally:
         _TRACE.stack.pop()
     if not discovery.calls:
@@ -418,6 +424,19 @@ class _Transformed:
         self._inputs: _Inputs | None = None
         functools.update_wrapper(self, fn, updated=())
 
+    # Pickled and copied as the function and its transforms: the compiled
+    # code is in the process's cache, keyed by them (compiled again in
+    # another process), and what the function reads is found again from the
+    # function (a copy of its modules would not be what it reads).
+
+    def __reduce__(self):
+        _check_picklable(self._fn)
+        return (_Transformed, (self._fn, self._chain))
+
+    def __deepcopy__(self, memo: dict) -> _Transformed:
+        # (A function is not copied, a bound method's module is.)
+        return _Transformed(copy.deepcopy(self._fn, memo), self._chain)
+
     def _inputs_of(self) -> _Inputs:
         if self._inputs is None:
             self._inputs = _Inputs(self._fn)
@@ -444,6 +463,22 @@ class _Transformed:
         return results[0] if len(results) == 1 else tuple(results)
 
 
+def _check_picklable(fn: Callable) -> None:
+    """Raises a TypeError saying why if the function ``fn`` (pickled by
+    name) cannot be pickled."""
+    if not inspect.isfunction(fn):
+        return
+    try:
+        pickle.dumps(fn)
+    except Exception as error:
+        raise TypeError(
+            f"cannot pickle a transformed function of {fn.__qualname__!r}: it "
+            f"pickles as the function and its transforms (compiled code cannot "
+            f"be pickled; it is compiled again on first call), and the function "
+            f"cannot be pickled ({error}); transform a module-level function"
+        ) from None
+
+
 def _split(f: Callable) -> tuple[Callable, tuple]:
     if isinstance(f, _Transformed):
         return f._fn, f._chain
@@ -467,11 +502,23 @@ def grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
     if isinstance(argnums, int):
         return transformed
 
-    def tuple_grad(*args):
-        result = transformed(*args)
+    return _AsTuple(transformed)
+
+
+class _AsTuple:
+    """A transformed function whose result is always a tuple (``grad`` with
+    a tuple of argnums); picklable like it."""
+
+    def __init__(self, transformed: _Transformed):
+        self._transformed = transformed
+        functools.update_wrapper(self, transformed._fn, updated=())
+
+    def __call__(self, *args):
+        result = self._transformed(*args)
         return result if isinstance(result, tuple) else (result,)
 
-    return functools.update_wrapper(tuple_grad, fn, updated=())
+    def __reduce__(self):
+        return (_AsTuple, (self._transformed,))
 
 
 def jacfwd(f: Callable, argnums: int = 0) -> Callable:

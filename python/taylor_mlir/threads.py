@@ -45,9 +45,10 @@ def set_num_threads(threads: int) -> None:
         raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
     with _LOCK:
         _THREADS = threads
-        if _POOL is not None:
-            _POOL.shutdown(wait=False)
-            _POOL = None
+        # Not shut down: calls on other threads may be submitting to it; its
+        # threads exit once the last of them is done with it (when the
+        # executor is garbage-collected).
+        _POOL = None
 
 
 def get_num_threads() -> int:
@@ -60,8 +61,29 @@ def pool() -> ThreadPoolExecutor:
     global _POOL
     with _LOCK:
         if _POOL is None:
-            _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="taylor_mlir")
+            _POOL = ThreadPoolExecutor(
+                _THREADS, thread_name_prefix="taylor_mlir", initializer=_mark_worker
+            )
         return _POOL
+
+
+#: Set on the pool's threads.
+_WORKER = threading.local()
+
+
+def _mark_worker() -> None:
+    _WORKER.active = True
+
+
+def map(function, items) -> list:
+    """``[function(item) for item in items]``, on the pool. Safe from any
+    thread: on one of the pool's own threads (a compiled operator called
+    inside another's loss function, say) it runs in order on that thread,
+    instead of waiting for pool threads that may all be waiting too."""
+    items = list(items)
+    if len(items) <= 1 or getattr(_WORKER, "active", False):
+        return [function(item) for item in items]
+    return list(pool().map(function, items))
 
 
 def split(
@@ -100,6 +122,7 @@ __all__ = [
     "MIN_CHUNK",
     "PART_BYTES",
     "get_num_threads",
+    "map",
     "pool",
     "set_num_threads",
     "split",

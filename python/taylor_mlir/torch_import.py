@@ -8,7 +8,10 @@ the module in MLIR's generic form, with locations; the text is returned for
 parsing in a taylor_mlir context. Only ``torch`` is imported in this process.
 
 The child is started once, on the first import, and serves every later one
-(loading torch and torch-mlir takes seconds); it exits with this process.
+(loading torch and torch-mlir takes seconds); it exits with this process,
+however this process ends. If it dies (a crash, a kill, an interrupted or
+timed-out import), the import fails with a `TorchImportError` naming what
+happened, and the next import starts a new child.
 Every op of the text carries the FX node it came from as a name location
 ``"fx:<node name>"`` (``NODE_LOCATION_PREFIX``) around its source location.
 """
@@ -19,6 +22,7 @@ import atexit
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,7 +86,7 @@ def import_exported_program(
         program_path = os.path.join(tmp, "program.pt2")
         output_path = os.path.join(tmp, "module.mlir")
         torch.export.save(program, program_path)
-        reply = _server().convert(
+        reply = _convert(
             {
                 "program": program_path,
                 "output": output_path,
@@ -153,9 +157,24 @@ def import_torch_modules(
     ]
 
 
+class _ServerGone(TorchImportError):
+    """The process had exited before it read the request (a new one can
+    take the request)."""
+
+
+#: Signals that mean the process crashed (rather than was stopped).
+_CRASHES = ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE")
+
+
 class _ImportServer:
     """The child process that runs torch-mlir (``_torch_import_worker.py
-    --serve``): one JSON request and one JSON reply per line."""
+    --serve``): one JSON request and one JSON reply per line.
+
+    Its lifetime is tied to this process's: it runs in its own process group
+    (a Ctrl-C at the terminal interrupts this process, not the import
+    process; see `convert` for an import it interrupts), and it exits when
+    its stdin closes or when this process is gone (it watches its parent,
+    ``TAYLOR_MLIR_IMPORT_PARENT``), even if this process was killed."""
 
     def __init__(self) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+")
@@ -165,7 +184,13 @@ class _ImportServer:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
+            process_group=0,
+            env={**os.environ, "TAYLOR_MLIR_IMPORT_PARENT": str(os.getpid())},
         )
+        #: The import process's pid (a test hook, and named in errors).
+        self.pid = self._process.pid
+        #: The process that started it (a forked child starts its own).
+        self.owner = os.getpid()
         self._lock = threading.Lock()
         self._requests = 0
 
@@ -174,15 +199,19 @@ class _ImportServer:
 
     def convert(self, request: dict[str, str], timeout: float | None) -> dict:
         """Runs one import and returns the reply; raises `TorchImportError`
-        with torch-mlir's message if it fails. One request at a time; if the
-        exchange is interrupted, the process is killed (a later import starts
-        a new one) so that no reply can be read for the wrong request."""
+        with torch-mlir's message if it fails, or naming what happened if the
+        process died (`_ServerGone` if before it read the request). One
+        request at a time; if the exchange is interrupted (KeyboardInterrupt,
+        timeout, a crash), the process is killed (a later import starts a
+        new one) so that no reply can be read for the wrong request."""
         with self._lock:
-            self._requests += 1
-            request = {**request, "id": self._requests}
             start = self._stderr.seek(0, os.SEEK_END)
             try:
-                reply = self._exchange(request, timeout)
+                if not self.alive():
+                    raise _ServerGone(self._death(start, "before the import"))
+                self._requests += 1
+                request = {**request, "id": self._requests}
+                reply = self._exchange(request, timeout, start)
             except BaseException:
                 self.kill()
                 raise
@@ -198,30 +227,62 @@ class _ImportServer:
                 )
             return reply
 
-    def _exchange(self, request: dict[str, Any], timeout: float | None) -> dict:
+    def _exchange(
+        self, request: dict[str, Any], timeout: float | None, start: int
+    ) -> dict:
         try:
             self._process.stdin.write(json.dumps(request) + "\n")
             self._process.stdin.flush()
-        except BrokenPipeError:
-            pass  # reported below, with the child's stderr
+        except (BrokenPipeError, ValueError):  # (ValueError: stdin closed)
+            raise _ServerGone(self._death(start, "before the import")) from None
         ready, _, _ = select.select([self._process.stdout], [], [], timeout)
         if not ready:
-            raise TorchImportError(f"torch-mlir did not answer within {timeout} s")
+            raise TorchImportError(
+                f"torch-mlir did not answer within {timeout} s; its process "
+                f"(pid {self.pid}) was stopped (the next import starts a new one)"
+            )
         line = self._process.stdout.readline()
         if not line:
-            code = self._process.wait()
-            self._stderr.seek(0)
+            raise TorchImportError(self._death(start, "while importing the model"))
+        try:
+            reply = json.loads(line)
+        except ValueError:
             raise TorchImportError(
-                f"the torch-mlir process exited (code {code}):\n"
-                + self._stderr.read().strip()
-            )
-        reply = json.loads(line)
-        if reply.get("id") != request["id"]:
+                f"the torch-mlir process (pid {self.pid}) sent a malformed reply "
+                f"{line[:200]!r}; it was stopped (the next import starts a new one)"
+            ) from None
+        if not isinstance(reply, dict) or reply.get("id") != request["id"]:
             raise TorchImportError(
-                f"the torch-mlir process answered request {reply.get('id')} "
+                f"the torch-mlir process answered request "
+                f"{reply.get('id') if isinstance(reply, dict) else reply!r} "
                 f"instead of {request['id']}"
             )
         return reply
+
+    def _death(self, start: int, when: str) -> str:
+        """What happened to the (dead) process, and what it printed since
+        ``start``."""
+        try:
+            code = self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self._process.returncode
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            verb = "crashed" if name in _CRASHES else "was killed"
+            how = f"{verb} ({name})"
+        else:
+            how = f"exited (code {code})"
+        self._stderr.seek(start)
+        printed = self._stderr.read().strip()[-4000:]
+        return (
+            f"the torch-mlir import process (pid {self.pid}) {how} {when}; the "
+            "next import starts a new process"
+            + (f". It printed:\n{printed}" if printed else "")
+        )
 
     def kill(self) -> None:
         if self.alive():
@@ -230,13 +291,20 @@ class _ImportServer:
 
     def close(self) -> None:
         if self.alive():
-            self._process.stdin.close()
+            try:
+                self._process.stdin.close()
+            except BrokenPipeError:
+                pass
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        self._stderr.close()
+        for stream in (self._process.stdin, self._process.stdout, self._stderr):
+            try:
+                stream.close()
+            except (BrokenPipeError, OSError):
+                pass
 
 
 _SERVER: _ImportServer | None = None
@@ -244,16 +312,31 @@ _SERVER_LOCK = threading.Lock()
 
 
 def _server() -> _ImportServer:
+    """The import process, started if there is none (or it died, or it is
+    the parent's: this process is a fork)."""
     global _SERVER
     with _SERVER_LOCK:
+        if _SERVER is not None and _SERVER.owner != os.getpid():
+            _SERVER = None  # the parent's: left alone
         if _SERVER is None or not _SERVER.alive():
+            if _SERVER is not None:
+                _SERVER.close()
             _SERVER = _ImportServer()
         return _SERVER
 
 
+def _convert(request: dict[str, str], timeout: float | None) -> dict:
+    """`_ImportServer.convert` on the import process; if the process had
+    died before it read the request, once more on a new one."""
+    try:
+        return _server().convert(request, timeout)
+    except _ServerGone:
+        return _server().convert(request, timeout)
+
+
 @atexit.register
 def _close_server() -> None:
-    if _SERVER is not None:
+    if _SERVER is not None and _SERVER.owner == os.getpid():
         _SERVER.close()
 
 
