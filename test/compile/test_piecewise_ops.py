@@ -4,8 +4,9 @@
 ``topk``, ``kthvalue`` and ``median`` are decomposed before torch-mlir
 (`taylor_mlir._decompositions`): their operators and gradients against
 torch.func in float64, their values and indices against eager torch
-(NaN, infinities, ties). What stays in TMTensor (``cummax``, scatters) is
-refused with `UnsupportedOperationError` naming the aten op and the model's
+(NaN, infinities, ties); ``max``/``min`` with a ``dim`` (lowered to linalg by
+torch-mlir itself) alongside. What stays in TMTensor (scatters) or fails in
+torch-mlir (``cummax``) is refused with `UnsupportedOperationError` naming the aten op and the model's
 source line, through ``compile`` and through ``taylor_mlir.func``.
 """
 
@@ -111,6 +112,16 @@ class Kthvalue(_Features):
         return torch.exp(torch.kthvalue(self.features(x), 2, dim=-1).values)
 
 
+class MaxMin(_Features):
+    """Lowered to linalg by torch-mlir itself (argmax-carrying reductions)."""
+
+    def forward(self, x):
+        h = self.features(x)
+        top, where = torch.max(h**3, dim=-1)
+        low, at = torch.min(torch.sin(h), dim=1)
+        return top * (where + 1) + low * at + torch.amin(h, -1) ** 2
+
+
 SUPPORTED = [
     Cumsum,
     Cumsum3d,
@@ -123,6 +134,7 @@ SUPPORTED = [
     TopkSmallest,
     Median,
     Kthvalue,
+    MaxMin,
 ]
 
 
@@ -200,6 +212,8 @@ class Outputs(torch.nn.Module):
             *torch.topk(h, 2, largest=False),
             *torch.median(h, -1, keepdim=True),
             *torch.kthvalue(h, 3, -1, keepdim=True),
+            *torch.max(h, -1, keepdim=True),
+            *torch.min(h, -1, keepdim=True),
         ]
         return torch.cat([p.to(h.dtype) for p in parts], dim=-1)
 
