@@ -413,6 +413,7 @@ def test_ir_of_every_stage_and_the_pipeline():
         "taylor-collapse",
         "taylor-lower",
         "taylor-to-llvm + JIT",
+        "self-check",
     ]
     assert all(seconds >= 0 for seconds in stages.values())
 
