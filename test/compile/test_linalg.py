@@ -85,6 +85,12 @@ KINDS = {
         lambda a: (torch.linalg.solve(a, a.mT @ _weights(N)) ** 2).sum((-1, -2)),
         lambda a: ((adjugate_inverse(a) @ a.mT @ _weights(N)) ** 2).sum((-1, -2)),
     ),
+    "solve_right": (
+        lambda a: (torch.linalg.solve(a, torch.sin(a.mT), left=False) ** 2).sum(
+            (-1, -2)
+        ),
+        lambda a: ((torch.sin(a.mT) @ adjugate_inverse(a)) ** 2).sum((-1, -2)),
+    ),
     "solve_vector": (
         lambda a: torch.linalg.solve(a, torch.cos(a[..., 0])).sum(-1),
         lambda a: (adjugate_inverse(a) @ torch.cos(a[..., 0])[..., None]).sum((-1, -2)),
