@@ -5,7 +5,9 @@
 // become a primal function that also returns the values the others read
 // (the tape); the others become an adjoint function of the arguments, the
 // tape and the cotangents. Constants and empty tensors are rematerialized
-// instead of taped.
+// instead of taped, and so are tensors of sub-byte elements (the i1 masks of
+// `where`, `softplus`, ...), which the LLVM lowering cannot store: they are
+// recomputed in the adjoint from their (taped or rematerialized) operands.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +20,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
+
+#include <functional>
 
 namespace mlir {
 namespace taylor {
@@ -54,6 +58,18 @@ bool isRematerializable(Operation *op) {
   });
   return op->getNumRegions() == 0 && op->getNumResults() != 0 &&
          scalarResults && isMemoryEffectFree(op) && operandsAre(op);
+}
+
+/// Whether `v` is a tensor of elements narrower than a byte (an i1 mask)
+/// computed by a side-effect-free op: recomputed in the adjoint rather than
+/// taped (stored), which the LLVM lowering cannot do for sub-byte elements.
+bool isRecomputedMask(Value v) {
+  auto tensor = dyn_cast<RankedTensorType>(v.getType());
+  if (!tensor || !tensor.getElementType().isIntOrFloat() ||
+      tensor.getElementType().getIntOrFloatBitWidth() >= 8)
+    return false;
+  Operation *def = v.getDefiningOp();
+  return def && def->getNumRegions() <= 1 && isMemoryEffectFree(def);
 }
 
 struct TaylorSplitAdjointPass
@@ -127,7 +143,7 @@ LogicalResult TaylorSplitAdjointPass::split(func::FuncOp func) {
   // adjoint part reads or returns.
   SetVector<Value> tape;
   SetVector<Operation *> remat;
-  auto record = [&](Value v) {
+  std::function<void(Value)> record = [&](Value v) {
     if (dependent.contains(v) || isa<BlockArgument>(v))
       return;
     Operation *def = v.getDefiningOp();
@@ -141,6 +157,17 @@ LogicalResult TaylorSplitAdjointPass::split(func::FuncOp func) {
           if (Operation *d = operand.getDefiningOp())
             worklist.push_back(d);
       }
+      return;
+    }
+    if (isRecomputedMask(v)) {
+      if (!remat.insert(def))
+        return;
+      SetVector<Value> captured;
+      getUsedValuesDefinedAbove(def->getRegions(), captured);
+      for (Value operand : def->getOperands())
+        record(operand);
+      for (Value c : captured)
+        record(c);
       return;
     }
     tape.insert(v);
