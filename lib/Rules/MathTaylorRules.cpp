@@ -200,7 +200,7 @@ static Derivatives inverseQuadratic(JetBuilder &jb, Value x, unsigned order,
 
 /// Functions with g' = s / u^{1/2}, u = a + b x^2 (asin: 1 - x^2, acos: the
 /// same with s = -1, asinh: x^2 + 1, acosh: x^2 - 1):
-/// g^(j) = s P_j(x) / u^{j - 1/2}, P_1 = 1,
+/// g^(j) = P_j(x) / u^{j - 1/2}, P_1 = s,
 /// P_{j+1} = P_j' u - (2j - 1) b x P_j.
 static Derivatives inverseSqrtQuadratic(JetBuilder &jb, Value x, unsigned order,
                                         double a, double b, double s) {
