@@ -307,3 +307,27 @@ def test_imported_ops():
     assert "torch.operator" not in text and "func.call" not in text
     model, _ = _model("cholesky")
     assert '"taylor.cholesky"' in import_torch_module(model, (_inputs(),))
+
+
+def test_function_transforms():
+    """``taylor_mlir.func`` (grad by taylor-reverse, hessian as
+    jacfwd(jacrev)) of a function with slogdet and inv."""
+    from taylor_mlir import func as tf
+
+    torch.manual_seed(0)
+    w = torch.randn(D, N * N, dtype=DTYPE)
+
+    def matrix(x):
+        return torch.tanh(x @ w).reshape(N, N) + 2.0 * torch.eye(N, dtype=DTYPE)
+
+    def f(x):
+        a = matrix(x)
+        return torch.linalg.slogdet(a)[1] + torch.linalg.inv(a).sum()
+
+    def f_ref(x):
+        a = matrix(x)
+        return torch.log(leibniz_det(a).abs()) + adjugate_inverse(a).sum()
+
+    x = torch.randn(D, dtype=DTYPE)
+    assert _relative_error(tf.grad(f)(x), torch.func.grad(f_ref)(x)) <= TOL
+    assert _relative_error(tf.hessian(f)(x), torch.func.hessian(f_ref)(x)) <= TOL
