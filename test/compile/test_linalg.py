@@ -301,10 +301,19 @@ def test_imported_ops():
     ops, with the FX node's location."""
     from taylor_mlir.torch_import import import_torch_module
 
+    from taylor_mlir.torch_import import import_exported_program
+
     model, _ = _model("det")
     text = import_torch_module(model, (_inputs(),))
     assert '"taylor.slogdet"' in text
     assert "torch.operator" not in text and "func.call" not in text
+    # The op's location names its FX node, whose stack trace is the model's
+    # line (what errors report).
+    imported = import_exported_program(torch.export.export(model, (_inputs(),)))
+    assert '"fx:slogdet"' in imported.text
+    node = imported.nodes["slogdet"]
+    assert node["target"] == "taylor.slogdet.default"
+    assert "test_linalg.py" in node["stack_trace"]
     model, _ = _model("cholesky")
     assert '"taylor.cholesky"' in import_torch_module(model, (_inputs(),))
 
