@@ -24,7 +24,10 @@ matrix series (l_2 = tr(B_0 A_2) + tr(B_1 A_1)).
 The example compares E_kin with torch.func (per sample ``grad`` and
 ``hessian``; not under ``vmap``, whose Hessian of ``slogdet`` is wrong in
 PyTorch 2.13) in float64, prints the largest relative error and both times,
-and exits nonzero if the error exceeds 1e-10.
+and exits nonzero if the error exceeds ``--tolerance`` (1e-10). Both sides
+round, and second derivatives of log|det Φ| amplify rounding by about
+cond(Φ)²: for larger n the random Slater matrices get worse conditioned
+(n = 16: cond up to 4e5, agreement 1e-9), so give a looser tolerance there.
 
     .venv/bin/python examples/vmc_kinetic.py             # n = 6, D = 18, B = 256
     .venv/bin/python examples/vmc_kinetic.py --quick     # n = 4, D = 12, B = 8
@@ -40,7 +43,7 @@ import torch
 
 import taylor_mlir as tm
 
-#: Largest relative difference from torch.func allowed (float64).
+#: Largest relative difference from torch.func allowed by default (float64).
 TOLERANCE = 1e-10
 
 
@@ -112,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         default=16,
         help="walkers compared with torch.func (it is slow)",
     )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=TOLERANCE,
+        help="largest relative difference from torch.func accepted",
+    )
     args = parser.parse_args(argv)
     electrons = args.electrons or (4 if args.quick else 6)
     batch = args.batch or (8 if args.quick else 256)
@@ -154,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"mean local kinetic energy: {float(energy.mean()):.6f}")
     print(f"max relative error vs torch.func: {error:.2e}")
-    if not error <= TOLERANCE:
-        print(f"error above {TOLERANCE:g}", file=sys.stderr)
+    if not error <= args.tolerance:
+        print(f"error above {args.tolerance:g}", file=sys.stderr)
         return 1
     return 0
 
