@@ -60,8 +60,8 @@ def adjugate_inverse(a):
     return torch.stack(rows, -2) / leibniz_det(a)[..., None, None]
 
 
-def _weights(n):
-    return torch.arange(1.0, n * n + 1, dtype=DTYPE).reshape(n, n) / (n * n)
+def _weights(n, dtype=DTYPE):
+    return torch.arange(1.0, n * n + 1, dtype=dtype).reshape(n, n) / (n * n)
 
 
 #: name -> (function of the matrix batch, reference function of it).
@@ -74,16 +74,20 @@ KINDS = {
     "torch.det": (torch.det, leibniz_det),
     "logdet": (torch.logdet, lambda a: torch.log(leibniz_det(a))),
     "inv": (
-        lambda a: (torch.linalg.inv(a) * _weights(N)).sum((-1, -2)),
-        lambda a: (adjugate_inverse(a) * _weights(N)).sum((-1, -2)),
+        lambda a: (torch.linalg.inv(a) * _weights(N, a.dtype)).sum((-1, -2)),
+        lambda a: (adjugate_inverse(a) * _weights(N, a.dtype)).sum((-1, -2)),
     ),
     "inverse": (
-        lambda a: (torch.inverse(a) * _weights(N)).sum((-1, -2)),
-        lambda a: (adjugate_inverse(a) * _weights(N)).sum((-1, -2)),
+        lambda a: (torch.inverse(a) * _weights(N, a.dtype)).sum((-1, -2)),
+        lambda a: (adjugate_inverse(a) * _weights(N, a.dtype)).sum((-1, -2)),
     ),
     "solve": (
-        lambda a: (torch.linalg.solve(a, a.mT @ _weights(N)) ** 2).sum((-1, -2)),
-        lambda a: ((adjugate_inverse(a) @ a.mT @ _weights(N)) ** 2).sum((-1, -2)),
+        lambda a: (torch.linalg.solve(a, a.mT @ _weights(N, a.dtype)) ** 2).sum(
+            (-1, -2)
+        ),
+        lambda a: ((adjugate_inverse(a) @ a.mT @ _weights(N, a.dtype)) ** 2).sum(
+            (-1, -2)
+        ),
     ),
     "solve_right": (
         lambda a: (torch.linalg.solve(a, torch.sin(a.mT), left=False) ** 2).sum(
@@ -97,14 +101,15 @@ KINDS = {
     ),
     "cholesky": (
         lambda a: (
-            torch.linalg.cholesky(a @ a.mT + torch.eye(N, dtype=DTYPE)) * _weights(N)
+            torch.linalg.cholesky(a @ a.mT + torch.eye(N, dtype=a.dtype))
+            * _weights(N, a.dtype)
         ).sum((-1, -2)),
         None,
     ),
     "cholesky_upper": (
         lambda a: (
-            torch.linalg.cholesky(a @ a.mT + torch.eye(N, dtype=DTYPE), upper=True)
-            * _weights(N)
+            torch.linalg.cholesky(a @ a.mT + torch.eye(N, dtype=a.dtype), upper=True)
+            * _weights(N, a.dtype)
         ).sum((-1, -2)),
         None,
     ),
@@ -340,3 +345,15 @@ def test_function_transforms():
     x = torch.randn(D, dtype=DTYPE)
     assert _relative_error(tf.grad(f)(x), torch.func.grad(f_ref)(x)) <= TOL
     assert _relative_error(tf.hessian(f)(x), torch.func.hessian(f_ref)(x)) <= TOL
+
+
+@pytest.mark.parametrize("kind", ["slogdet", "inv", "cholesky"])
+def test_float32(kind):
+    """float32 models compile to float32 loops and rules; the Laplacian
+    agrees with the float64 reference to float32 rounding."""
+    model, reference = _model(kind)
+    x = _inputs()
+    op = tm.compile(model.float(), "laplacian", example_inputs=x.float())
+    got = op(x.float())
+    assert got.dtype == torch.float32
+    assert _relative_error(got.double(), _laplacian(reference, x)) <= 1e-4
