@@ -349,8 +349,15 @@ class JitModule:
             module.context if isinstance(module, ir.Module) else ir.Context()
         )
         with self.context:
-            # Lower a copy: nothing the caller passed in is modified.
-            text = module if isinstance(module, str) else str(module)
+            # Lower a copy: nothing the caller passed in is modified. Its
+            # locations are kept, so that a failure names the model's op.
+            text = (
+                module
+                if isinstance(module, str)
+                else module.operation.get_asm(
+                    enable_debug_info=True, large_elements_limit=None
+                )
+            )
             module = ir.Module.parse(text)
             funcs = _public_functions(module)
             if not funcs:

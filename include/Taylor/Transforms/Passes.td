@@ -392,7 +392,13 @@ def TaylorFuseSubByteTensors
     comparisons, as PyTorch's `where`, `relu` and `softplus` produce) are
     fused into their elementwise consumers, so that no sub-byte tensor is
     stored to memory: the LLVM lowering of MLIR 22 cannot store sub-byte
-    memref elements. A sub-byte tensor that remains is reported as an error
+    memref elements. A sub-byte tensor that fusion cannot remove (a
+    reduction of a mask, such as torch's `all` in attention's safe softmax,
+    read by several ops) is stored as `i8`: its producing `linalg.generic`
+    or `linalg.fill` computes `arith.extui` of its values, and an elementwise
+    `arith.trunci` generic, fused into each user in a second fusion round,
+    gives the users back their `i1` values. A sub-byte tensor that still
+    remains (one returned by the function, say) is reported as an error
     naming the op that produces it.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
