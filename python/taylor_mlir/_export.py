@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import torch
+from torch.fx.proxy import _register_stack_trace_anchor
 
 #: Held while ``torch.export`` traces a user's module: tracing calls the
 #: module with its parameters and buffers swapped for fake tensors
@@ -46,6 +47,10 @@ def as_module(model: Callable) -> torch.nn.Module:
     with the modules it refers to (closure variables and globals)."""
     if isinstance(model, torch.nn.Module):
         return model
+    # torch.export keeps the frames of `forward` methods only: the function's
+    # own frame then names the source line of each op in error messages.
+    if inspect.isfunction(model) or inspect.ismethod(model):
+        _register_stack_trace_anchor(getattr(model, "__func__", model))
     modules: dict[str, torch.nn.Module] = {}
     if inspect.ismethod(model) and isinstance(model.__self__, torch.nn.Module):
         modules["self"] = model.__self__
