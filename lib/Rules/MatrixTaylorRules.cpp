@@ -6,7 +6,9 @@
 //
 // - inverse, from A B = I:  B_k = -B_0 Σ_{j=1..k} C(k, j) A_j B_{k-j};
 // - log |det A|, from d/dt log |det A| = tr(A^-1 A'):
-//       l_k = Σ_{j=0..k-1} C(k-1, j) tr(B_j A_{k-j});
+//       l_k = Σ_{j=0..k-1} C(k-1, j) tr(B_j A_{k-j}),
+//   computed through the series of (A_0^-1 A(t))^-1, which needs fewer
+//   matrix products (SlogdetModel);
 // - Cholesky, from A = L Lᵀ:  with C_k = A_k - Σ_{j=1..k-1} C(k, j) L_j
 // L_{k-j}ᵀ,
 //       L_0 L_kᵀ + L_k L_0ᵀ = C_k,  so  L_k = L_0 Φ(L_0^-1 C_k L_0^-ᵀ)
@@ -69,6 +71,14 @@ struct MatrixInverseModel
 
 struct SlogdetModel
     : public TaylorRuleOpInterface::ExternalModel<SlogdetModel, SlogdetOp> {
+  /// With G(t) = A_0^-1 A(t) (G_0 = I, G_j = C_j = A_0^-1 A_j) and
+  /// H(t) = G(t)^-1, log |det A| = log |det A_0| + log det G, so
+  ///   l_k = tr(A_0^-1 A_k) - Σ_{j=1..k-1} C(k-1, j) tr(N_j C_{k-j}),
+  ///   N_j = -H_j = C_j - Σ_{i=1..j-1} C(j, i) C_i N_{j-i}.
+  /// The first trace is a contraction (no product), and only C_1 .. C_{K-1}
+  /// and N_2 .. N_{K-1} are products: one per direction for K = 2
+  /// (l_2 = tr(A_0^-1 A_2) - tr(C_1 C_1)) where `B_1 = -B_0 A_1 B_0` takes
+  /// two. The top coefficient A_K enters through tr(A_0^-1 A_K) only.
   LogicalResult propagateJets(Operation *op, OpBuilder &builder,
                               const JetRuleContext &context,
                               ArrayRef<CoefficientList> operands,
@@ -81,11 +91,18 @@ struct SlogdetModel
     MatrixBuilder mb(builder, loc, batchRankOf(a[0]));
     Value inverse = MatrixInverseOp::create(builder, loc, a[0]);
     unsigned order = context.order;
-    CoefficientList bk = inverseCoefficients(mb, a, inverse, order - 1);
+    CoefficientList c(order, Value()), n(order, Value());
+    for (unsigned j = 1; j < order; ++j) {
+      c[j] = mb.matmul(inverse, a[j]);
+      Value nj = c[j];
+      for (unsigned i = 1; i < j; ++i)
+        nj = mb.matmul(c[i], n[j - i], false, false, -binomial(j, i), nj);
+      n[j] = nj;
+    }
     for (unsigned k = 1; k <= order; ++k) {
-      Value lk;
-      for (unsigned j = 0; j < k; ++j)
-        lk = mb.traceOfProduct(bk[j], a[k - j], binomial(k - 1, j), lk);
+      Value lk = mb.traceOfProduct(inverse, a[k]);
+      for (unsigned j = 1; j < k; ++j)
+        lk = mb.traceOfProduct(n[j], c[k - j], -binomial(k - 1, j), lk);
       results[1][k] = lk;
     }
     return success();

@@ -47,18 +47,22 @@ func.func @slogdet(%a: tensor<3x4x4xf64>) -> tensor<3xf64> {
   return %l : tensor<3xf64>
 }
 
-// l_1 = tr(B_0 A_1), l_2 = tr(B_0 A_2) + tr(B_1 A_1) = tr(B_1 A_1): traces
-// of products reduce both matrix dimensions, without forming the product.
+// l_1 = tr(B_0 A_1), l_2 = tr(B_0 A_2) - tr(C_1 C_1) with C_1 = B_0 A_1:
+// one matrix product per direction; traces of products reduce both matrix
+// dimensions without forming the product.
 // SLOGDET-DAG: #[[TR_B:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
 // SLOGDET-DAG: #[[TR_A:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3, d2)>
 // SLOGDET-DAG: #[[TR_OUT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
 // SLOGDET-LABEL: func.func @slogdet_jet(
 // SLOGDET-SAME: %[[A0:.*]]: tensor<3x4x4xf64>, %[[A1:.*]]: tensor<2x3x4x4xf64>)
+// SLOGDET: %[[MINUS:.*]] = arith.constant -1.0
 // SLOGDET: %{{.*}}, %[[L0:.*]] = taylor.slogdet %[[A0]]
 // SLOGDET: %[[B0:.*]] = taylor.matrix_inverse %[[A0]]
-// SLOGDET: %[[B1:.*]] = linalg.generic {{.*}} ins(%[[B0]], %{{.*}} : tensor<3x4x4xf64>, tensor<2x3x4x4xf64>)
+// SLOGDET: %[[C1:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[B0]], %[[A1]] : tensor<3x4x4xf64>, tensor<2x3x4x4xf64>)
+// SLOGDET-NOT: iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
 // SLOGDET: %[[L1:.*]] = linalg.generic {indexing_maps = [#[[TR_B]], #[[TR_A]], #[[TR_OUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[B0]], %[[A1]] :
-// SLOGDET: %[[L2:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[B1]], %[[A1]] :
+// SLOGDET: %[[L2:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[C1]], %[[C1]] :
+// SLOGDET: arith.mulf %{{.*}}, %[[MINUS]]
 // SLOGDET: return %[[L0]], %[[L1]], %[[L2]] : tensor<3xf64>, tensor<2x3xf64>, tensor<2x3xf64>
 
 func.func @cholesky(%a: tensor<4x4xf64>) -> tensor<4x4xf64> {
