@@ -103,10 +103,9 @@ def _logdet(a: torch.Tensor) -> torch.Tensor:
 
 def _solve(a: torch.Tensor, b: torch.Tensor, *, left: bool = True):
     """``A^-1 B`` (``B A^-1`` for ``left=False``); ``B`` of shape ``[..., n]``
-    is a batch of vectors, as in ``torch.linalg.solve``."""
+    is a batch of vectors, as in ``torch.linalg.solve`` (which accepts
+    vectors only with ``left=True``)."""
     vector = b.dim() == 1 or (b.dim() == a.dim() - 1 and b.shape == a.shape[:-1])
-    if vector and not left:
-        return NotImplemented
     inverse = _taylor.matrix_inverse(a)
     if vector:
         return torch.matmul(inverse, b.unsqueeze(-1)).squeeze(-1)
