@@ -15,6 +15,11 @@ Taylor-mode rules are exact, for one of two reasons:
   any piecewise selection). Indices equal torch's wherever torch's are
   determined (no ties; the sort is stable).
 
+Gathers (``gather``, ``take_along_dim``, ``index_select``, ``flip``,
+``x[:, index]``) become masked sums too: torch-mlir's lowering reads the
+source inside a ``linalg.generic`` body, which Taylor mode cannot
+differentiate.
+
 What stays in TMTensor (``cummax``, ``cummin``, scatters, ``index_put``, ...)
 is refused by name by the import process.
 
@@ -291,6 +296,126 @@ def _hypot(x: torch.Tensor, y: torch.Tensor):
     return torch.where(infinite, torch.full((), math.inf, dtype=dtype), h)
 
 
+# -- gathers ------------------------------------------------------------------
+#
+# torch-mlir lowers these to a `linalg.generic` that reads its source with
+# `tensor.extract` at computed indices, which taylor-jet cannot differentiate
+# (an active value read inside the body). Along a source dimension of size n
+# with m picked elements, ``out_j = Σ_k where(index_j == k, x_k, 0)``: each
+# output is exactly the picked element (0 + x; other elements, infinities
+# and NaNs included, are never read) and carries its Taylor coefficients
+# (the select rule); reverse mode has the rules of both. O(n·m) work and
+# memory per row, so only up to n·m <= `MAX_GATHER`; a larger gather is left
+# to torch-mlir, which is right for a tensor that does not depend on x (an
+# embedding table, say) and refused by name otherwise.
+
+#: The largest n·m (source size × picked elements) rewritten as a masked sum.
+MAX_GATHER = 64 * 64
+
+
+def _gatherable(x: torch.Tensor, dim: int, m) -> bool:
+    n = x.shape[dim]
+    return (
+        x.is_floating_point()
+        and not x.is_complex()
+        and isinstance(n, int)
+        and isinstance(m, int)
+        and n * m <= MAX_GATHER
+    )
+
+
+def _pick_along(x: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
+    """``torch.gather(x, dim, index)`` as a masked sum (negative indices
+    count from the end)."""
+    n = x.shape[dim]
+    rows = x.movedim(dim, -1)
+    picks = index.movedim(dim, -1)
+    # gather reads the leading corner of x where index is smaller.
+    rows = rows[tuple(slice(0, size) for size in picks.shape[:-1])]
+    picks = torch.where(picks < 0, picks + n, picks)
+    hit = picks.unsqueeze(-1) == torch.arange(n, device=x.device)
+    zero = torch.zeros((), dtype=x.dtype, device=x.device)
+    return torch.where(hit, rows.unsqueeze(-2), zero).sum(-1).movedim(-1, dim)
+
+
+def _gather(x: torch.Tensor, dim: int, index: torch.Tensor, sparse_grad=False):
+    """``torch.gather`` (and ``take_along_dim``)."""
+    dim = dim % max(x.dim(), 1)
+    if x.dim() == 0 or not _gatherable(x, dim, index.shape[dim]):
+        return NotImplemented
+    return _pick_along(x, dim, index)
+
+
+def _take_along_dim(x: torch.Tensor, indices: torch.Tensor, dim=None):
+    """``torch.take_along_dim``: both broadcast except along ``dim``, then
+    a gather (``dim=None``: of the flattened tensors)."""
+    if dim is None:
+        x, indices, dim = x.reshape(-1), indices.reshape(-1), 0
+    if x.dim() == 0 or x.dim() != indices.dim():
+        return NotImplemented
+    dim = dim % x.dim()
+    shape = list(
+        torch.broadcast_shapes(
+            x.shape[:dim] + (1,) + x.shape[dim + 1 :],
+            indices.shape[:dim] + (1,) + indices.shape[dim + 1 :],
+        )
+    )
+    x_shape, index_shape = list(shape), list(shape)
+    x_shape[dim], index_shape[dim] = x.shape[dim], indices.shape[dim]
+    return _gather(x.expand(x_shape), dim, indices.expand(index_shape))
+
+
+def _index_select(x: torch.Tensor, dim: int, index: torch.Tensor):
+    """``torch.index_select``: the 1-D ``index`` along ``dim``."""
+    dim = dim % max(x.dim(), 1)
+    if x.dim() == 0 or index.dim() > 1:
+        return NotImplemented
+    index = index.reshape(-1)
+    if not _gatherable(x, dim, index.shape[0]):
+        return NotImplemented
+    shape = [1] * x.dim()
+    shape[dim] = index.shape[0]
+    sizes = list(x.shape)
+    sizes[dim] = index.shape[0]
+    return _pick_along(x, dim, index.reshape(shape).expand(sizes))
+
+
+def _flip(x: torch.Tensor, dims):
+    """``torch.flip``: an index_select of the reversed positions per dim."""
+    for dim in dims:
+        dim = dim % max(x.dim(), 1)
+        n = x.shape[dim]
+        if not isinstance(n, int):
+            return NotImplemented
+        reverse = torch.arange(n - 1, -1, -1, device=x.device)
+        flipped = _index_select(x, dim, reverse)
+        if flipped is NotImplemented:
+            return NotImplemented
+        x = flipped
+    return x
+
+
+def _index(x: torch.Tensor, indices):
+    """``x[..., index, ...]`` with one integer index tensor (the others
+    full slices, ``None``): an index_select, reshaped to the index's shape.
+    Several index tensors and boolean masks are left to torch-mlir."""
+    given = [(i, t) for i, t in enumerate(indices) if t is not None]
+    if len(given) != 1:
+        return NotImplemented
+    dim, index = given[0]
+    if index.dtype not in (torch.int64, torch.int32) or dim >= x.dim():
+        return NotImplemented
+    picked = _index_select(x, dim, index.reshape(-1))
+    if picked is NotImplemented:
+        # Too large for a masked sum: as aten.index_select, which torch-mlir
+        # imports (its importer cannot take the list of indices when the
+        # index is a constant of the model).
+        picked = aten.index_select.default(x, dim, index.reshape(-1))
+    if index.dim() == 0:
+        return picked.squeeze(dim)
+    return picked.unflatten(dim, tuple(index.shape))
+
+
 #: aten op overload -> decomposition.
 DECOMPOSITIONS: dict[torch._ops.OperatorBase, Callable] = {
     aten.gelu.default: _gelu,
@@ -308,6 +433,11 @@ DECOMPOSITIONS: dict[torch._ops.OperatorBase, Callable] = {
     aten.median.default: _median,
     aten.erfc.default: _erfc,
     aten.hypot.default: _hypot,
+    aten.gather.default: _gather,
+    aten.take_along_dim.default: _take_along_dim,
+    aten.index_select.default: _index_select,
+    aten.flip.default: _flip,
+    aten.index.Tensor: _index,
 }
 
 
