@@ -31,6 +31,31 @@ LogicalResult CholeskyOp::verify() {
   return verifyMatrixBatch([&] { return emitOpError(); }, getInput().getType());
 }
 
+LogicalResult SolveOp::verify() {
+  auto emit = [&] { return emitOpError(); };
+  RankedTensorType matrix = getMatrix().getType();
+  RankedTensorType rhs = getRhs().getType();
+  if (failed(verifyMatrixBatch(emit, matrix)))
+    return failure();
+  if (rhs.getRank() != matrix.getRank())
+    return emitOpError() << "expects a right-hand side of the matrix's rank "
+                         << matrix.getRank() << " ([..., n, k]), got " << rhs;
+  if (rhs.getElementType() != matrix.getElementType())
+    return emitOpError() << "expects operands of one element type, got "
+                         << matrix.getElementType() << " and "
+                         << rhs.getElementType();
+  int64_t rank = matrix.getRank();
+  for (int64_t d = 0; d < rank - 1; ++d) {
+    int64_t want = matrix.getDimSize(d), got = rhs.getDimSize(d);
+    if (!ShapedType::isDynamic(want) && !ShapedType::isDynamic(got) &&
+        want != got)
+      return emitOpError() << "expects the right-hand side " << rhs
+                           << " to match the matrix " << matrix
+                           << " in its batch and row dimensions";
+  }
+  return success();
+}
+
 LogicalResult SlogdetOp::verify() {
   return verifyMatrixBatch([&] { return emitOpError(); }, getInput().getType());
 }

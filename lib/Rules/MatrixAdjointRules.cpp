@@ -4,6 +4,7 @@
 // standard matrix calculus identities, as in PyTorch's derivatives):
 //
 // - inverse `B = A^-1`:  Ā += -Bᵀ B̄ Bᵀ;
+// - solve `X = A^-1 b`:  b̄ += A^-ᵀ X̄, Ā += -(A^-ᵀ X̄) Xᵀ;
 // - `(sign, l) = slogdet(A)`:  Ā += l̄ A^-ᵀ (the sign is piecewise constant);
 // - Cholesky `L`:  Ā += L^-ᵀ P L^-1 with M = Lᵀ L̄ and
 //   P = ½ (tril(M) + tril(M, -1)ᵀ) (the adjoint of L̄ ↦ L Φ(L^-1 · L^-ᵀ),
@@ -68,6 +69,32 @@ struct SlogdetAdjoint : MatrixAdjointModel<SlogdetAdjoint, SlogdetOp> {
   }
 };
 
+struct SolveAdjoint
+    : public AdjointRuleOpInterface::ExternalModel<SolveAdjoint, SolveOp> {
+  LogicalResult buildAdjoint(Operation *op, OpBuilder &builder,
+                             AdjointState &state) const {
+    auto solve = cast<SolveOp>(op);
+    Value adjoint = state.getAdjoint(solve.getResult());
+    bool matrixActive = state.isActive(solve.getMatrix());
+    bool rhsActive = state.isActive(solve.getRhs());
+    if (!adjoint || (!matrixActive && !rhsActive))
+      return success();
+    Location loc = op->getLoc();
+    auto batchRank = solve.getMatrix().getType().getRank() - 2;
+    MatrixBuilder mb(builder, loc, batchRank);
+    // b̄ = A^-ᵀ X̄, Ā = -b̄ Xᵀ.
+    Value inverse = MatrixInverseOp::create(builder, loc, solve.getMatrix());
+    Value rhsAdjoint = mb.matmul(inverse, adjoint, /*transposeX=*/true);
+    if (rhsActive)
+      state.addToAdjoint(builder, loc, solve.getRhs(), rhsAdjoint);
+    if (matrixActive)
+      state.addToAdjoint(builder, loc, solve.getMatrix(),
+                         mb.matmul(rhsAdjoint, solve.getResult(), false,
+                                   /*transposeY=*/true, -1.0));
+    return success();
+  }
+};
+
 struct CholeskyAdjoint : MatrixAdjointModel<CholeskyAdjoint, CholeskyOp> {
   static Value contribution(CholeskyOp op, OpBuilder &builder,
                             MatrixBuilder &mb, AdjointState &state) {
@@ -89,6 +116,7 @@ void mlir::taylor::registerMatrixAdjointRules(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, TaylorDialect *) {
     MatrixInverseOp::attachInterface<MatrixInverseAdjoint>(*ctx);
     SlogdetOp::attachInterface<SlogdetAdjoint>(*ctx);
+    SolveOp::attachInterface<SolveAdjoint>(*ctx);
     CholeskyOp::attachInterface<CholeskyAdjoint>(*ctx);
   });
 }

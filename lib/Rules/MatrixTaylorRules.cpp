@@ -5,6 +5,7 @@
 // everywhere: x(t) = Σ_k x_k t^k / k!, so products follow Leibniz' rule):
 //
 // - inverse, from A B = I:  B_k = -B_0 Σ_{j=1..k} C(k, j) A_j B_{k-j};
+// - solve, from A X = b:  X_k = B_0 (b_k - Σ_{j=1..k} C(k, j) A_j X_{k-j});
 // - log |det A|, from d/dt log |det A| = tr(A^-1 A'):
 //       l_k = Σ_{j=0..k-1} C(k-1, j) tr(B_j A_{k-j}),
 //   computed through the series of (A_0^-1 A(t))^-1, which needs fewer
@@ -109,6 +110,31 @@ struct SlogdetModel
   }
 };
 
+struct SolveModel
+    : public TaylorRuleOpInterface::ExternalModel<SolveModel, SolveOp> {
+  /// From A X = b: X_k = B_0 (b_k - Σ_{j=1..k} C(k, j) A_j X_{k-j}).
+  LogicalResult propagateJets(Operation *op, OpBuilder &builder,
+                              const JetRuleContext &context,
+                              ArrayRef<CoefficientList> operands,
+                              SmallVectorImpl<CoefficientList> &results) const {
+    ArrayRef<Value> a = operands[0], b = operands[1];
+    if (isPassive(a) && isPassive(b))
+      return success();
+    Location loc = op->getLoc();
+    MatrixBuilder mb(builder, loc, batchRankOf(a[0]));
+    Value inverse = MatrixInverseOp::create(builder, loc, a[0]);
+    CoefficientList &x = results[0];
+    for (unsigned k = 1; k <= context.order; ++k) {
+      Value residual = b[k];
+      for (unsigned j = 1; j <= k; ++j)
+        residual =
+            mb.matmul(a[j], x[k - j], false, false, -binomial(k, j), residual);
+      x[k] = mb.matmul(inverse, residual);
+    }
+    return success();
+  }
+};
+
 struct CholeskyModel
     : public TaylorRuleOpInterface::ExternalModel<CholeskyModel, CholeskyOp> {
   LogicalResult propagateJets(Operation *op, OpBuilder &builder,
@@ -144,6 +170,7 @@ void mlir::taylor::registerMatrixTaylorRules(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, TaylorDialect *) {
     MatrixInverseOp::attachInterface<MatrixInverseModel>(*ctx);
     SlogdetOp::attachInterface<SlogdetModel>(*ctx);
+    SolveOp::attachInterface<SolveModel>(*ctx);
     CholeskyOp::attachInterface<CholeskyModel>(*ctx);
   });
 }

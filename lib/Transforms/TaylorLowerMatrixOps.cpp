@@ -1,9 +1,9 @@
 //===- TaylorLowerMatrixOps.cpp - Linear algebra ops to loops -------------===//
 //
 // Implements `taylor-lower-matrix-ops`: `taylor.matrix_inverse`,
-// `taylor.slogdet` and `taylor.cholesky` become `scf.for` loops over the
-// batch, and per matrix, loops of `tensor.extract` / `tensor.insert` on a
-// working copy (in-place after one-shot bufferization).
+// `taylor.solve`, `taylor.slogdet` and `taylor.cholesky` become `scf.for` loops
+// over the batch, and per matrix, loops of `tensor.extract` / `tensor.insert`
+// on a working copy (in-place after one-shot bufferization).
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,8 +102,53 @@ public:
   Type elementType;
 };
 
-/// The inverse of `a : tensor<n x n>` by Gauss-Jordan elimination with
-/// partial pivoting.
+/// Solves `a x = v` for `a : tensor<n x n>` and `v : tensor<n x cols>` by
+/// Gauss-Jordan elimination with partial pivoting on `[a | v]`.
+Value buildGaussJordan(MatrixCode &c, Value a, Value v, Value n, Value cols) {
+  OpBuilder &b = c.b;
+  Location loc = c.loc;
+  // Row k of `m` (with `width` columns) times `s`.
+  auto scaleRow = [&](Value m, Value k, Value s, Value width) {
+    return c.loop(c.index(0), width, {m}, [&](Value j, ValueRange cur) {
+      return SmallVector<Value>{
+          c.set(cur[0], k, j, c.mul(c.get(cur[0], k, j), s))};
+    })[0];
+  };
+  // Row i of `m` minus `factor` times row k, unless i is the pivot row.
+  auto eliminate = [&](Value m, Value i, Value k, Value factor,
+                       Value isPivotRow, Value width) {
+    return c.loop(c.index(0), width, {m}, [&](Value j, ValueRange cur) {
+      Value old = c.get(cur[0], i, j);
+      Value updated = c.sub(old, c.mul(factor, c.get(cur[0], k, j)));
+      return SmallVector<Value>{
+          c.set(cur[0], i, j, c.select(isPivotRow, old, updated))};
+    })[0];
+  };
+  ValueRange result =
+      c.loop(c.index(0), n, {a, v}, [&](Value k, ValueRange wv) {
+        Value p = c.pivotRow(wv[0], k, n);
+        Value w = c.swapRows(wv[0], k, p, n)[0];
+        Value x = c.swapRows(wv[1], k, p, cols)[0];
+        // Row k divided by the pivot.
+        Value reciprocal = c.div(c.real(1.0), c.get(w, k, k));
+        w = scaleRow(w, k, reciprocal, n);
+        x = scaleRow(x, k, reciprocal, cols);
+        // Column k eliminated from every other row.
+        ValueRange eliminated =
+            c.loop(c.index(0), n, {w, x}, [&](Value i, ValueRange wx) {
+              Value factor = c.get(wx[0], i, k);
+              Value isPivotRow =
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, i, k);
+              return SmallVector<Value>{
+                  eliminate(wx[0], i, k, factor, isPivotRow, n),
+                  eliminate(wx[1], i, k, factor, isPivotRow, cols)};
+            });
+        return llvm::to_vector(eliminated);
+      });
+  return result[1];
+}
+
+/// The inverse of `a : tensor<n x n>`: Gauss-Jordan on `[a | I]`.
 Value buildInverse(MatrixCode &c, Value a, Value n) {
   OpBuilder &b = c.b;
   Location loc = c.loc;
@@ -128,42 +173,7 @@ Value buildInverse(MatrixCode &c, Value a, Value n) {
             arith::SelectOp::create(nb, nloc, onDiagonal, one, zero)
                 .getResult());
       });
-  ValueRange result =
-      c.loop(c.index(0), n, {a, identity}, [&](Value k, ValueRange wv) {
-        Value p = c.pivotRow(wv[0], k, n);
-        SmallVector<Value> cur = c.swapRows(wv, k, p, n);
-        // Row k divided by the pivot.
-        Value reciprocal = c.div(c.real(1.0), c.get(cur[0], k, k));
-        ValueRange scaled =
-            c.loop(c.index(0), n, cur, [&](Value j, ValueRange ms) {
-              SmallVector<Value> next;
-              for (Value m : ms)
-                next.push_back(
-                    c.set(m, k, j, c.mul(c.get(m, k, j), reciprocal)));
-              return next;
-            });
-        // Column k eliminated from every other row.
-        ValueRange eliminated =
-            c.loop(c.index(0), n, scaled, [&](Value i, ValueRange ms) {
-              Value factor = c.get(ms[0], i, k);
-              Value isPivotRow =
-                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, i, k);
-              ValueRange rows =
-                  c.loop(c.index(0), n, ms, [&](Value j, ValueRange row) {
-                    SmallVector<Value> next;
-                    for (Value m : row) {
-                      Value old = c.get(m, i, j);
-                      Value updated = c.sub(old, c.mul(factor, c.get(m, k, j)));
-                      next.push_back(
-                          c.set(m, i, j, c.select(isPivotRow, old, updated)));
-                    }
-                    return next;
-                  });
-              return llvm::to_vector(rows);
-            });
-        return llvm::to_vector(eliminated);
-      });
-  return result[1];
+  return buildGaussJordan(c, a, identity, n, n);
 }
 
 /// `(sign, log |det|)` of `a : tensor<n x n>` by LU with partial pivoting.
@@ -239,6 +249,22 @@ Value buildCholesky(MatrixCode &c, Value a, Value n) {
   return result[0];
 }
 
+/// The matrix at batch position `ivs` of `batch : [b_1 .. b_m, r, c]`.
+Value extractMatrix(OpBuilder &b, Location loc, Value batch, ValueRange ivs) {
+  auto type = cast<RankedTensorType>(batch.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, batch);
+  auto matrixType = RankedTensorType::get(type.getShape().take_back(2),
+                                          type.getElementType());
+  SmallVector<OpFoldResult> offsets(ivs.begin(), ivs.end());
+  offsets.append({b.getIndexAttr(0), b.getIndexAttr(0)});
+  SmallVector<OpFoldResult> sliceSizes(rank - 2, b.getIndexAttr(1));
+  sliceSizes.append({sizes[rank - 2], sizes[rank - 1]});
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, matrixType, batch, offsets,
+                                        sliceSizes, strides);
+}
+
 /// Runs `perMatrix(matrix, iterArgs) -> next iterArgs` for every matrix of
 /// the batch `input : [b_1 .. b_m, n, n]`, starting from `inits`.
 /// `perMatrix` gets the batch indices to insert its results.
@@ -249,8 +275,6 @@ SmallVector<Value> forEachMatrix(
   auto type = cast<RankedTensorType>(input.getType());
   int64_t rank = type.getRank();
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, input);
-  auto matrixType = RankedTensorType::get(type.getShape().take_back(2),
-                                          type.getElementType());
   SmallVector<Value> lbs, ubs, steps;
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -261,14 +285,7 @@ SmallVector<Value> forEachMatrix(
   }
   auto body = [&](OpBuilder &nb, Location nloc, ValueRange ivs,
                   ValueRange args) -> scf::ValueVector {
-    SmallVector<OpFoldResult> offsets(ivs.begin(), ivs.end());
-    offsets.append({nb.getIndexAttr(0), nb.getIndexAttr(0)});
-    SmallVector<OpFoldResult> sliceSizes(rank - 2, nb.getIndexAttr(1));
-    sliceSizes.append({sizes[rank - 2], sizes[rank - 1]});
-    SmallVector<OpFoldResult> strides(rank, nb.getIndexAttr(1));
-    Value matrix = tensor::ExtractSliceOp::create(nb, nloc, matrixType, input,
-                                                  offsets, sliceSizes, strides);
-    return perMatrix(nb, matrix, ivs, args);
+    return perMatrix(nb, extractMatrix(nb, nloc, input, ivs), ivs, args);
   };
   if (rank == 2)
     return body(b, loc, ValueRange(), inits);
@@ -357,6 +374,30 @@ struct LowerSlogdet : OpRewritePattern<SlogdetOp> {
   }
 };
 
+struct LowerSolve : OpRewritePattern<SolveOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SolveOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value matrix = op.getMatrix(), rhs = op.getRhs();
+    RankedTensorType type = op.getRhs().getType();
+    Value n = matrixSize(rewriter, loc, matrix);
+    Value cols = matrixSize(rewriter, loc, rhs);
+    Value init = emptyLike(rewriter, loc, type, rhs, type.getRank());
+    SmallVector<Value> results = forEachMatrix(
+        rewriter, loc, matrix, {init},
+        [&](OpBuilder &b, Value a, ValueRange ivs, ValueRange args) {
+          MatrixCode code(b, loc, type.getElementType());
+          Value x = buildGaussJordan(code, a, extractMatrix(b, loc, rhs, ivs),
+                                     n, cols);
+          return SmallVector<Value>{insertMatrix(b, loc, x, args[0], ivs)};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 struct TaylorLowerMatrixOpsPass
     : public taylor::impl::TaylorLowerMatrixOpsBase<TaylorLowerMatrixOpsPass> {
   using Base::Base;
@@ -370,10 +411,10 @@ void TaylorLowerMatrixOpsPass::runOnOperation() {
   RewritePatternSet patterns(ctx);
   patterns.add<LowerMatrixToMatrix<MatrixInverseOp>>(ctx, buildInverse);
   patterns.add<LowerMatrixToMatrix<CholeskyOp>>(ctx, buildCholesky);
-  patterns.add<LowerSlogdet>(ctx);
+  patterns.add<LowerSlogdet, LowerSolve>(ctx);
   unsigned count = 0;
   getOperation().walk([&](Operation *op) {
-    if (isa<MatrixInverseOp, SlogdetOp, CholeskyOp>(op))
+    if (isa<MatrixInverseOp, SlogdetOp, SolveOp, CholeskyOp>(op))
       ++count;
   });
   if (count == 0)

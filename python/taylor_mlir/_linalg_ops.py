@@ -4,13 +4,14 @@ torch-mlir cannot import ``torch.linalg.inv``, ``solve`` or ``cholesky``
 (their exported graphs call ``_linalg_check_errors`` through
 ``with_effects``), and it imports ``det``/``slogdet`` as LU loops with ``cf``
 control flow that has no Taylor rule. This module routes them to the
-``taylor.matrix_inverse``, ``taylor.slogdet`` and ``taylor.cholesky`` ops
-(``include/Taylor/IR/TaylorMatrixOps.td``), whose Taylor-mode and adjoint
-rules are matrix-series recurrences (``docs/linalg.md``):
+``taylor.matrix_inverse``, ``taylor.solve``, ``taylor.slogdet`` and
+``taylor.cholesky`` ops (``include/Taylor/IR/TaylorMatrixOps.td``), whose
+Taylor-mode and adjoint rules are matrix-series recurrences
+(``docs/linalg.md``):
 
 1. parent process (`route_linalg_ops`): the aten ops are decomposed, at the
    FX level, into the custom torch ops ``torch.ops.taylor.*`` defined here
-   (``det = sign · exp(logabsdet)``, ``solve(A, B) = A^-1 B``, ...);
+   (``det = sign · exp(logabsdet)``, ``logdet``, ``upper=True``, ...);
 2. import process (`export_and_import`): torch-mlir imports each custom op
    as a ``torch.operator``; it is replaced by a ``func.call`` of a private
    declaration, which torch-mlir's backend pipeline carries through its type
@@ -48,6 +49,11 @@ _OPS: dict[str, tuple[str, Callable, Callable]] = {
         "slogdet(Tensor input) -> (Tensor sign, Tensor logabsdet)",
         lambda a: tuple(torch.linalg.slogdet(a)),
         lambda a: (a.new_empty(a.shape[:-2]), a.new_empty(a.shape[:-2])),
+    ),
+    "solve": (
+        "solve(Tensor matrix, Tensor rhs) -> Tensor",
+        torch.linalg.solve,
+        lambda a, b: torch.empty_like(b),
     ),
     "cholesky": (
         "cholesky(Tensor input) -> Tensor",
@@ -102,14 +108,19 @@ def _logdet(a: torch.Tensor) -> torch.Tensor:
 
 
 def _solve(a: torch.Tensor, b: torch.Tensor, *, left: bool = True):
-    """``A^-1 B`` (``B A^-1`` for ``left=False``); ``B`` of shape ``[..., n]``
-    is a batch of vectors, as in ``torch.linalg.solve`` (which accepts
-    vectors only with ``left=True``)."""
+    """``A^-1 B`` (``B A^-1`` for ``left=False``, as ``(Aᵀ)^-1 Bᵀ``
+    transposed); ``B`` of shape ``[..., n]`` is a batch of vectors (PyTorch
+    accepts vectors only with ``left=True``). Batch dimensions are broadcast
+    here: ``taylor.solve`` takes equal ones."""
+    if not left:
+        return _solve(a.mT, b.mT).mT
     vector = b.dim() == 1 or (b.dim() == a.dim() - 1 and b.shape == a.shape[:-1])
-    inverse = _taylor.matrix_inverse(a)
-    if vector:
-        return torch.matmul(inverse, b.unsqueeze(-1)).squeeze(-1)
-    return torch.matmul(inverse, b) if left else torch.matmul(b, inverse)
+    rhs = b.unsqueeze(-1) if vector else b
+    batch = torch.broadcast_shapes(a.shape[:-2], rhs.shape[:-2])
+    a = a.expand(*batch, *a.shape[-2:])
+    rhs = rhs.expand(*batch, *rhs.shape[-2:])
+    x = _taylor.solve(a, rhs)
+    return x.squeeze(-1) if vector else x
 
 
 def _cholesky(a: torch.Tensor, upper: bool = False) -> torch.Tensor:

@@ -6,6 +6,8 @@
 // RUN: taylor-opt %s --taylor-jet="function=inverse order=2 directions=2 input-coefficients=1 sum-top" --taylor-collapse --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=COLLAPSED
 // RUN: taylor-opt %s --taylor-jet="function=slogdet order=2 directions=2 input-coefficients=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=SLOGDET
 // RUN: taylor-opt %s --taylor-jet="function=cholesky order=1 directions=2" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=CHOL
+// RUN: taylor-opt %s --taylor-jet="function=solve order=2 directions=2 argument=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=SOLVE_RHS
+// RUN: taylor-opt %s --taylor-jet="function=solve order=1 directions=2 input-coefficients=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=SOLVE_MATRIX
 // RUN: taylor-opt %s --taylor-jet="function=cholesky order=2 directions=2" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=CHOL2
 
 func.func @inverse(%a: tensor<3x4x4xf64>) -> tensor<3x4x4xf64> {
@@ -94,3 +96,29 @@ func.func @cholesky(%a: tensor<4x4xf64>) -> tensor<4x4xf64> {
 // CHOL2-DAG: %[[MINUS2:.*]] = arith.constant -2.0
 // CHOL2: %[[C2:.*]] = linalg.generic {{.*}} outs(%[[A2]] : tensor<2x4x4xf64>)
 // CHOL2: arith.mulf {{.*}}, %[[MINUS2]]
+
+func.func @solve(%a: tensor<3x4x4xf64>, %b: tensor<3x4x2xf64>) -> tensor<3x4x2xf64> {
+  %x = taylor.solve %a, %b : tensor<3x4x4xf64>, tensor<3x4x2xf64>
+  return %x : tensor<3x4x2xf64>
+}
+
+// Active right-hand side, passive matrix: linear, X_k = B_0 b_k, products
+// with 2 columns (not 4).
+// SOLVE_RHS-LABEL: func.func @solve_jet(
+// SOLVE_RHS-SAME: %[[A:[a-z0-9]+]]: tensor<3x4x4xf64>, %[[B0:[a-z0-9]+]]: tensor<3x4x2xf64>, %[[B1:[a-z0-9]+]]: tensor<2x3x4x2xf64>, %[[B2:[a-z0-9]+]]: tensor<2x3x4x2xf64>)
+// SOLVE_RHS: %[[X0:.*]] = taylor.solve %[[A]], %[[B0]]
+// SOLVE_RHS: %[[AINV:.*]] = taylor.matrix_inverse %[[A]]
+// SOLVE_RHS: %[[X1:.*]] = linalg.generic {{.*}} ins(%[[AINV]], %[[B1]] : tensor<3x4x4xf64>, tensor<2x3x4x2xf64>)
+// SOLVE_RHS: %[[X2:.*]] = linalg.generic {{.*}} ins(%[[AINV]], %[[B2]] : tensor<3x4x4xf64>, tensor<2x3x4x2xf64>)
+// SOLVE_RHS: return %[[X0]], %[[X1]], %[[X2]]
+
+// Active matrix: X_1 = B_0 (-A_1 X_0).
+// SOLVE_MATRIX-LABEL: func.func @solve_jet(
+// SOLVE_MATRIX-SAME: %[[A0:[a-z0-9]+]]: tensor<3x4x4xf64>, %[[A1:[a-z0-9]+]]: tensor<2x3x4x4xf64>, %[[B:[a-z0-9]+]]: tensor<3x4x2xf64>)
+// SOLVE_MATRIX: %[[MINUS:.*]] = arith.constant -1.0
+// SOLVE_MATRIX: %[[X0:.*]] = taylor.solve %[[A0]], %[[B]]
+// SOLVE_MATRIX: %[[AINV:.*]] = taylor.matrix_inverse %[[A0]]
+// SOLVE_MATRIX: %[[R:.*]] = linalg.generic {{.*}} ins(%[[A1]], %[[X0]] : tensor<2x3x4x4xf64>, tensor<3x4x2xf64>)
+// SOLVE_MATRIX: arith.mulf %{{.*}}, %[[MINUS]]
+// SOLVE_MATRIX: %[[X1:.*]] = linalg.generic {{.*}} ins(%[[AINV]], %[[R]] :
+// SOLVE_MATRIX: return %[[X0]], %[[X1]]

@@ -73,8 +73,25 @@ func.func @cholesky(%a: tensor<?x?x?xf32>) -> tensor<?x?x?xf32> {
   return %0 : tensor<?x?x?xf32>
 }
 
+// Gauss-Jordan on [A | b]: the right-hand side's rows follow the matrix's
+// swaps, scalings and eliminations over its own 3 columns.
+// CHECK-LABEL: func.func @solve(
+// CHECK-SAME: %[[A:.*]]: tensor<2x4x4xf64>, %[[B:.*]]: tensor<2x4x3xf64>)
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<2x4x3xf64>)
+// CHECK: %[[M:.*]] = tensor.extract_slice %[[A]][%[[I]], 0, 0] [1, 4, 4]
+// CHECK: %[[R:.*]] = tensor.extract_slice %[[B]][%[[I]], 0, 0] [1, 4, 3]
+// CHECK: %[[GJ:.*]]:2 = scf.for %{{.*}} to %[[C4]] {{.*}} iter_args(%{{.*}} = %[[M]], %{{.*}} = %[[R]]) -> (tensor<4x4xf64>, tensor<4x3xf64>)
+// CHECK: scf.for %{{.*}} to %[[C3]]
+// CHECK: tensor.insert_slice %[[GJ]]#1 into %[[ACC]][%[[I]], 0, 0] [1, 4, 3]
+func.func @solve(%a: tensor<2x4x4xf64>, %b: tensor<2x4x3xf64>) -> tensor<2x4x3xf64> {
+  %0 = taylor.solve %a, %b : tensor<2x4x4xf64>, tensor<2x4x3xf64>
+  return %0 : tensor<2x4x3xf64>
+}
+
 // STATS: TaylorLowerMatrixOps
-// STATS: (S) 3 num-ops-lowered
+// STATS: (S) 4 num-ops-lowered
 
 // The taylor-to-llvm pipeline runs the expansion before bufferization.
 // LLVM-LABEL: llvm.func @inverse(
@@ -82,3 +99,4 @@ func.func @cholesky(%a: tensor<?x?x?xf32>) -> tensor<?x?x?xf32> {
 // LLVM: llvm.intr.log
 // LLVM-LABEL: llvm.func @cholesky(
 // LLVM: llvm.intr.sqrt
+// LLVM-LABEL: llvm.func @solve(

@@ -2,6 +2,7 @@
 // RUN: taylor-opt %s --taylor-reverse="function=inverse" | FileCheck %s --check-prefix=INV
 // RUN: taylor-opt %s --taylor-reverse="function=slogdet" | FileCheck %s --check-prefix=SLOGDET
 // RUN: taylor-opt %s --taylor-reverse="function=cholesky" | FileCheck %s --check-prefix=CHOL
+// RUN: taylor-opt %s --taylor-reverse="function=solve" | FileCheck %s --check-prefix=SOLVE
 
 // Ā = -Bᵀ B̄ Bᵀ: (Bᵀ B̄) then (· Bᵀ) scaled by -1, batched over the
 // leading dimension.
@@ -51,4 +52,20 @@ func.func @slogdet(%a: tensor<3x4x4xf64>) -> tensor<3xf64> {
 func.func @cholesky(%a: tensor<4x4xf64>) -> tensor<4x4xf64> {
   %0 = taylor.cholesky %a : tensor<4x4xf64>
   return %0 : tensor<4x4xf64>
+}
+
+// b̄ = A^-ᵀ X̄, Ā = -b̄ Xᵀ; both operands differentiated.
+// SOLVE-LABEL: func.func @solve_vjp(
+// SOLVE-SAME: %[[A:[a-z0-9]+]]: tensor<2x4x4xf64>, %[[B:[a-z0-9]+]]: tensor<2x4x3xf64>, %[[XBAR:[a-z0-9]+]]: tensor<2x4x3xf64>)
+// SOLVE-SAME: -> (tensor<2x4x3xf64>, tensor<2x4x4xf64>, tensor<2x4x3xf64>)
+// SOLVE: %[[MINUS:.*]] = arith.constant -1.0
+// SOLVE: %[[X:.*]] = taylor.solve %[[A]], %[[B]]
+// SOLVE: %[[AI:.*]] = taylor.matrix_inverse %[[A]]
+// SOLVE: %[[BBAR:.*]] = linalg.generic {{.*}} ins(%[[AI]], %[[XBAR]] :
+// SOLVE: %[[ABAR:.*]] = linalg.generic {{.*}} ins(%[[BBAR]], %[[X]] :
+// SOLVE: arith.mulf %{{.*}}, %[[MINUS]]
+// SOLVE: return %[[X]], %[[ABAR]], %[[BBAR]]
+func.func @solve(%a: tensor<2x4x4xf64>, %b: tensor<2x4x3xf64>) -> tensor<2x4x3xf64> {
+  %0 = taylor.solve %a, %b : tensor<2x4x4xf64>, tensor<2x4x3xf64>
+  return %0 : tensor<2x4x3xf64>
 }

@@ -95,6 +95,14 @@ KINDS = {
         ),
         lambda a: ((torch.sin(a.mT) @ adjugate_inverse(a)) ** 2).sum((-1, -2)),
     ),
+    "solve_broadcast": (
+        lambda a: (torch.linalg.solve(a, _weights(N, a.dtype)[:, :2]) ** 2).sum(
+            (-1, -2)
+        ),
+        lambda a: ((adjugate_inverse(a) @ _weights(N, a.dtype)[:, :2]) ** 2).sum(
+            (-1, -2)
+        ),
+    ),
     "solve_vector": (
         lambda a: torch.linalg.solve(a, torch.cos(a[..., 0])).sum(-1),
         lambda a: (adjugate_inverse(a) @ torch.cos(a[..., 0])[..., None]).sum((-1, -2)),
@@ -191,7 +199,9 @@ def test_biharmonic(kind):
     assert _relative_error(op(x), _biharmonic(reference, x)) <= TOL
 
 
-@pytest.mark.parametrize("kind", ["slogdet", "det", "inv", "solve", "cholesky"])
+@pytest.mark.parametrize(
+    "kind", ["slogdet", "det", "inv", "solve", "solve_vector", "cholesky"]
+)
 def test_gradients_of_the_laplacian(kind):
     """Training: the Laplacian's gradient with respect to the parameters
     (reverse mode through the Taylor-mode program, hence through the adjoint
@@ -321,6 +331,8 @@ def test_imported_ops():
     assert "test_linalg.py" in node["stack_trace"]
     model, _ = _model("cholesky")
     assert '"taylor.cholesky"' in import_torch_module(model, (_inputs(),))
+    model, _ = _model("solve_broadcast")
+    assert '"taylor.solve"' in import_torch_module(model, (_inputs(),))
 
 
 def test_function_transforms():

@@ -1,11 +1,11 @@
 //===- TaylorMatrixOps.td - Dense linear algebra ops --------*- tablegen -*-===//
 //
 // Primitive linear algebra on batches of small square matrices: inverse,
-// sign and log-abs-determinant, Cholesky factor. The torch frontend routes
-// `torch.linalg.{inv,det,slogdet,cholesky,solve}` to these ops (see
-// docs/linalg.md); their Taylor-mode and adjoint rules are external models
-// in lib/Rules/Matrix*Rules.cpp, and `taylor-lower-matrix-ops` expands them
-// into loops.
+// linear solve, sign and log-abs-determinant, Cholesky factor. The torch
+// frontend routes `torch.linalg.{inv,det,slogdet,cholesky,solve}` to these
+// ops (see docs/linalg.md); their Taylor-mode and adjoint rules are external
+// models in lib/Rules/Matrix*Rules.cpp, and `taylor-lower-matrix-ops`
+// expands them into loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -75,6 +75,33 @@ def Taylor_SlogdetOp : Taylor_MatrixOp<"slogdet", [InferTypeOpAdaptor]> {
   let arguments = (ins Taylor_FloatTensor:$input);
   let results = (outs Taylor_FloatTensor:$sign, Taylor_FloatTensor:$logabsdet);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Taylor_SolveOp
+    : Taylor_MatrixOp<"solve", [AllTypesMatch<["rhs", "result"]>]> {
+  let summary = "solve batches of linear systems";
+  let description = [{
+    `result[...] = matrix[...]^-1 rhs[...]` for every system of the batch
+    (`torch.linalg.solve`): `matrix : [..., n, n]`, `rhs : [..., n, k]`,
+    with the same batch dimensions (the frontend broadcasts them) and
+    element type. Gauss-Jordan elimination with partial pivoting on
+    `[matrix | rhs]`; a singular matrix gives non-finite entries.
+
+    Taylor rule, with `B_0 = A_0^-1`:
+    `X_k = B_0 (b_k - Σ_{j=1..k} C(k, j) A_j X_{k-j})` (matrix products with
+    `k` columns, not `n`). Adjoint: `b̄ = A^-ᵀ X̄`, `Ā = -b̄ Xᵀ`.
+
+    Example:
+
+    ```mlir
+    %x = taylor.solve %a, %b : tensor<8x4x4xf64>, tensor<8x4x2xf64>
+    ```
+  }];
+  let arguments = (ins Taylor_FloatTensor:$matrix, Taylor_FloatTensor:$rhs);
+  let results = (outs Taylor_FloatTensor:$result);
+  let assemblyFormat = [{
+    $matrix `,` $rhs attr-dict `:` type($matrix) `,` type($rhs)
+  }];
 }
 
 def Taylor_CholeskyOp

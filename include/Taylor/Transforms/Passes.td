@@ -57,14 +57,15 @@ def TaylorLower : Pass<"taylor-lower", "func::FuncOp"> {
 def TaylorLowerMatrixOps : Pass<"taylor-lower-matrix-ops", "func::FuncOp"> {
   let summary = "Expand the linear algebra ops into loops on tensors";
   let description = [{
-    Replaces `taylor.matrix_inverse`, `taylor.slogdet` and `taylor.cholesky`
-    by `scf.for` loop nests on tensors (`tensor.extract` / `tensor.insert`),
+    Replaces `taylor.matrix_inverse`, `taylor.solve`, `taylor.slogdet` and
+    `taylor.cholesky` by `scf.for` loop nests on tensors (`tensor.extract` / `tensor.insert`),
     one matrix of the batch at a time, which one-shot bufferization turns
     into in-place loops on buffers:
 
-    - `taylor.matrix_inverse`: Gauss-Jordan elimination with partial
-      pivoting (row swaps), on the matrix and an identity beside it; a zero
-      pivot (a singular matrix) gives non-finite entries;
+    - `taylor.matrix_inverse`, `taylor.solve`: Gauss-Jordan elimination
+      with partial pivoting (row swaps), on the matrix and an identity (the
+      right-hand side) beside it; a zero pivot (a singular matrix) gives
+      non-finite entries;
     - `taylor.slogdet`: LU factorization with partial pivoting; the sign is
       the product of the pivots' signs and of `-1` per row swap, the log of
       the absolute determinant the sum of `log |pivot|`; a zero pivot gives

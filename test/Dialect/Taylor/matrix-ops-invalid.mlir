@@ -70,3 +70,51 @@ func.func @slogdet_result_type(%a: tensor<5x3x3xf64>) {
   %s, %l = "taylor.slogdet"(%a) : (tensor<5x3x3xf64>) -> (tensor<5xf64>, tensor<5x3xf64>)
   return
 }
+
+// -----
+
+func.func @solve_not_square(%a: tensor<2x3x4xf64>, %b: tensor<2x3x1xf64>) {
+  // expected-error @+1 {{'taylor.solve' op expects square matrices, got 3x4 in 'tensor<2x3x4xf64>'}}
+  %x = taylor.solve %a, %b : tensor<2x3x4xf64>, tensor<2x3x1xf64>
+  return
+}
+
+// -----
+
+func.func @solve_vector_rhs(%a: tensor<2x3x3xf64>, %b: tensor<2x3xf64>) {
+  // expected-error @+1 {{'taylor.solve' op expects a right-hand side of the matrix's rank 3 ([..., n, k]), got 'tensor<2x3xf64>'}}
+  %x = taylor.solve %a, %b : tensor<2x3x3xf64>, tensor<2x3xf64>
+  return
+}
+
+// -----
+
+func.func @solve_element_types(%a: tensor<3x3xf64>, %b: tensor<3x1xf32>) {
+  // expected-error @+1 {{'taylor.solve' op expects operands of one element type, got 'f64' and 'f32'}}
+  %x = taylor.solve %a, %b : tensor<3x3xf64>, tensor<3x1xf32>
+  return
+}
+
+// -----
+
+func.func @solve_batch(%a: tensor<2x3x3xf64>, %b: tensor<5x3x1xf64>) {
+  // expected-error @+1 {{'taylor.solve' op expects the right-hand side 'tensor<5x3x1xf64>' to match the matrix 'tensor<2x3x3xf64>' in its batch and row dimensions}}
+  %x = taylor.solve %a, %b : tensor<2x3x3xf64>, tensor<5x3x1xf64>
+  return
+}
+
+// -----
+
+func.func @solve_rows(%a: tensor<3x3xf64>, %b: tensor<4x1xf64>) {
+  // expected-error @+1 {{'taylor.solve' op expects the right-hand side 'tensor<4x1xf64>' to match the matrix 'tensor<3x3xf64>' in its batch and row dimensions}}
+  %x = taylor.solve %a, %b : tensor<3x3xf64>, tensor<4x1xf64>
+  return
+}
+
+// -----
+
+func.func @solve_result_type(%a: tensor<3x3xf64>, %b: tensor<3x1xf64>) {
+  // expected-error @+1 {{'taylor.solve' op failed to verify that all of {rhs, result} have same type}}
+  %x = "taylor.solve"(%a, %b) : (tensor<3x3xf64>, tensor<3x1xf64>) -> tensor<3x2xf64>
+  return
+}
