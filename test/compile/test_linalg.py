@@ -369,3 +369,45 @@ def test_float32(kind):
     got = op(x.float())
     assert got.dtype == torch.float32
     assert _relative_error(got.double(), _laplacian(reference, x)) <= 1e-4
+
+
+def _directional(model, x, v, order):
+    """``d^order/dt^order f(x + t v)`` per datum, by nested ``jvp``."""
+
+    def one(xi):
+        g = lambda y: model(y[None])[0]
+        for _ in range(order):
+            g = (lambda h: lambda y: torch.func.jvp(h, (y,), (v,))[1])(g)
+        return g(xi)
+
+    return torch.stack([one(xi) for xi in x])
+
+
+@pytest.mark.parametrize("kind", ["slogdet", "inv", "solve", "cholesky"])
+def test_taylor_coefficients_to_order_3(kind):
+    """``op="taylor"``: every coefficient f_0 .. f_3 along two directions
+    (standard Taylor mode, each recurrence to order 3)."""
+    model, reference = _model(kind)
+    x = _inputs()
+    torch.manual_seed(7)
+    directions = torch.randn(2, D, dtype=DTYPE)
+    op = tm.compile(model, "taylor", example_inputs=x, order=3, directions=directions)
+    got = op(x)  # [K+1, R, B]
+    for r, v in enumerate(directions):
+        for k in range(4):
+            want = _directional(reference, x, v, k)
+            assert _relative_error(got[k, r], want) <= TOL, (k, r)
+
+
+def test_weighted_laplacian():
+    model, reference = _model("slogdet")
+    x = _inputs()
+    torch.manual_seed(5)
+    sigma = torch.randn(D, 2, dtype=DTYPE)
+    op = tm.compile(model, "weighted_laplacian", example_inputs=x, sigma=sigma)
+
+    def one(xi):
+        hessian = torch.func.hessian(lambda y: reference(y[None])[0])(xi)
+        return torch.trace(sigma.T @ hessian @ sigma)
+
+    assert _relative_error(op(x), torch.stack([one(xi) for xi in x])) <= TOL
