@@ -9,6 +9,7 @@
 // RUN: taylor-opt %s --taylor-jet="function=solve order=2 directions=2 argument=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=SOLVE_RHS
 // RUN: taylor-opt %s --taylor-jet="function=solve order=1 directions=2 input-coefficients=1" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=SOLVE_MATRIX
 // RUN: taylor-opt %s --taylor-jet="function=cholesky order=2 directions=2" --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=CHOL2
+// RUN: taylor-opt %s --taylor-jet="function=cholesky order=2 directions=2 input-coefficients=1 sum-top" --taylor-collapse --taylor-lower --canonicalize --cse | FileCheck %s --check-prefix=CHOLC
 
 func.func @inverse(%a: tensor<3x4x4xf64>) -> tensor<3x4x4xf64> {
   %i = taylor.matrix_inverse %a : tensor<3x4x4xf64>
@@ -36,12 +37,13 @@ func.func @inverse(%a: tensor<3x4x4xf64>) -> tensor<3x4x4xf64> {
 // INV: arith.mulf {{.*}}, %[[MINUS]]
 // INV: return %[[B0]], %[[B1]], %[[B2]] : tensor<3x4x4xf64>, tensor<2x3x4x4xf64>, tensor<2x3x4x4xf64>
 
-// Collapsed: the top coefficient is linear in A_2 (zero here), so the
-// default propagation by parts sums N_2 over the directions; the result
-// has no direction dimension.
+// Collapsed: B_2 = -B_0 P_2 is linear in P_2 = 2 A_1 B_1 (+ A_2 B_0), so
+// P_2 is summed over the directions first and multiplied by B_0 once,
+// without a direction dimension.
 // COLLAPSED-LABEL: func.func @inverse_jet(
 // COLLAPSED: %[[B0:.*]] = taylor.matrix_inverse
-// COLLAPSED: %[[TOP:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "parallel", "parallel"]} ins(%{{.*}} : tensor<2x3x4x4xf64>) outs(%{{.*}} : tensor<3x4x4xf64>)
+// COLLAPSED: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "parallel", "parallel"]} ins(%{{.*}} : tensor<2x3x4x4xf64>) outs(%{{.*}} : tensor<3x4x4xf64>)
+// COLLAPSED: %[[TOP:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[B0]], %[[P]] : tensor<3x4x4xf64>, tensor<3x4x4xf64>)
 // COLLAPSED: return %[[B0]], %{{.*}}, %[[TOP]] : tensor<3x4x4xf64>, tensor<2x3x4x4xf64>, tensor<3x4x4xf64>
 
 func.func @slogdet(%a: tensor<3x4x4xf64>) -> tensor<3xf64> {
@@ -96,6 +98,15 @@ func.func @cholesky(%a: tensor<4x4xf64>) -> tensor<4x4xf64> {
 // CHOL2-DAG: %[[MINUS2:.*]] = arith.constant -2.0
 // CHOL2: %[[C2:.*]] = linalg.generic {{.*}} outs(%[[A2]] : tensor<2x4x4xf64>)
 // CHOL2: arith.mulf {{.*}}, %[[MINUS2]]
+
+// Collapsed: C_2 = -2 L_1 L_1ᵀ summed over the directions, then the three
+// products of L_0 Φ(L_0^-1 C L_0^-ᵀ) once, on 4 x 4 matrices.
+// CHOLC-LABEL: func.func @cholesky_jet(
+// CHOLC: %[[L0:.*]] = taylor.cholesky
+// CHOLC: %[[C:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "parallel"]} ins(%{{.*}} : tensor<2x4x4xf64>) outs(%{{.*}} : tensor<4x4xf64>)
+// CHOLC: linalg.generic {{.*}} ins(%{{.*}}, %[[C]] : tensor<4x4xf64>, tensor<4x4xf64>)
+// CHOLC: %[[TOP:.*]] = linalg.generic {{.*}} ins(%[[L0]], %{{.*}} : tensor<4x4xf64>, tensor<4x4xf64>)
+// CHOLC: return %[[L0]], %{{.*}}, %[[TOP]] : tensor<4x4xf64>, tensor<2x4x4xf64>, tensor<4x4xf64>
 
 func.func @solve(%a: tensor<3x4x4xf64>, %b: tensor<3x4x2xf64>) -> tensor<3x4x2xf64> {
   %x = taylor.solve %a, %b : tensor<3x4x4xf64>, tensor<3x4x2xf64>
