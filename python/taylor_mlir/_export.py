@@ -167,6 +167,13 @@ def check_program(
             "the model must map [B, D] to [B], [B, 1] or [B, m]; for input shape "
             f"{tuple(x_value.shape)} it returns {shape}"
         )
+    if value.dtype != x_value.dtype:
+        raise ValueError(
+            f"the model returns {value.dtype} for {x_value.dtype} inputs; the "
+            "compiled operator computes in the dtype of example_inputs: compile "
+            f"with {value.dtype} inputs, or return {x_value.dtype} (cast inside "
+            "the model)"
+        )
     random = random_ops(program)
     if random:
         training = " (it is in training mode)" if module.training else ""

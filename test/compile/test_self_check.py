@@ -2,6 +2,7 @@
 first Taylor coefficient against eager PyTorch, and the gelu(tanh) bug it
 was built for (torch-mlir lowers it with π ≈ 22/7)."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -158,3 +159,29 @@ def test_plain_function_errors_name_its_source_line(x):
         tm.compile(model, op="laplacian", example_inputs=x)
     assert raised.value.source.startswith(__file__ + ":")
     assert "torch.remainder(x, 0.7)" in str(raised.value)
+
+
+def test_vanishing_derivative_is_compared_at_the_value_scale(x):
+    # X A⁻¹ with X = A is the identity: its derivative is exactly 0 in
+    # eager, ~1e-16 compiled (rounding), which must pass.
+    def model(x):
+        a = torch.tanh(x[:, :2, None] * x[:, None, 1:]) + 2 * torch.eye(
+            2, dtype=x.dtype
+        )
+        return torch.linalg.solve(a, a, left=False).reshape(-1, 4)
+
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    assert "self-check" in lap.artifact.timings
+
+
+def test_output_dtype_other_than_the_input_is_refused(x):
+    with pytest.raises(ValueError, match="returns torch.float64 for torch.float32"):
+        tm.compile(lambda x: x.double().sum(-1), example_inputs=x.float())
+
+
+def test_mismatch_floor():
+    zero = torch.zeros(3, dtype=torch.float64)
+    rounding = np.full(3, 1e-17)
+    assert _check._mismatch(rounding, zero, 1e-6) is not None
+    assert _check._mismatch(rounding, zero, 1e-6, floor=1.0) is None
+    assert _check._mismatch(np.full(3, 1e-3), zero, 1e-6, floor=1.0) is not None
