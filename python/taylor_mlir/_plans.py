@@ -106,8 +106,14 @@ def with_outputs(plan: _Plan, op: str, dim: int, outputs: Any) -> _Plan:
     if "value" not in names and "gradient" not in names:
         return plan
     first = plan.terms[0]
-    if first.seed == "identity" and first.num_directions == dim:
-        # Unit directions e_1..e_D: f_1[r] = ∂u/∂x_r, computed anyway.
+    # Unit directions e_1..e_D: f_1[r] = ∂u/∂x_r, computed anyway -- unless
+    # f_1 is the term's summed top coefficient (an order-1 term, as in
+    # op="linear" with first-order terms on every feature), Σ_r w_r ∂u/∂x_r.
+    if (
+        first.seed == "identity"
+        and first.num_directions == dim
+        and not (first.summed and first.order == 1)
+    ):
         plan.terms[0] = _Term(
             first.function,
             first.order,
