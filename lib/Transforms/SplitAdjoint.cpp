@@ -7,7 +7,8 @@
 // tape and the cotangents. Constants and empty tensors are rematerialized
 // instead of taped, and so are tensors of sub-byte elements (the i1 masks of
 // `where`, `softplus`, ...), which the LLVM lowering cannot store: they are
-// recomputed in the adjoint from their (taped or rematerialized) operands.
+// recomputed in the adjoint from their (taped or rematerialized) operands,
+// as are index and integer scalars (sizes of dynamic dimensions).
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,6 +59,18 @@ bool isRematerializable(Operation *op) {
   });
   return op->getNumRegions() == 0 && op->getNumResults() != 0 &&
          scalarResults && isMemoryEffectFree(op) && operandsAre(op);
+}
+
+/// Whether `op` computes index or integer scalars (such as `tensor.dim`, the
+/// size of a dynamic dimension of an intermediate tensor) without side
+/// effects: recomputed in the adjoint from its operands rather than taped
+/// (the tape holds tensors only).
+bool isRecomputedScalar(Operation *op) {
+  bool scalarResults = llvm::all_of(op->getResultTypes(), [](Type t) {
+    return t.isIndex() || t.isSignlessInteger();
+  });
+  return op->getNumRegions() == 0 && op->getNumResults() != 0 &&
+         scalarResults && isMemoryEffectFree(op);
 }
 
 /// Whether `v` is a tensor of elements narrower than a byte (an i1 mask)
@@ -159,7 +172,7 @@ LogicalResult TaylorSplitAdjointPass::split(func::FuncOp func) {
       }
       return;
     }
-    if (isRecomputedMask(v)) {
+    if (isRecomputedMask(v) || isRecomputedScalar(def)) {
       if (!remat.insert(def))
         return;
       SetVector<Value> captured;

@@ -222,3 +222,35 @@ def test_training_through_softmax_with_a_dynamic_batch():
     want = _gradients((want_out**2).sum(), [*model.parameters(), xr])
     for g, w in zip(got, want):
         assert relative_error(g, w) <= 1e-10
+
+
+class CatModel(torch.nn.Module):
+    """Fuzz model 1879810305 reduced: a concatenation with the input."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = torch.nn.Linear(2, 1).double()
+
+    def forward(self, x):
+        return self.linear(torch.cat([x, torch.sin(x)], dim=1))
+
+
+def test_fused_loss_with_a_dynamic_batch_of_a_concatenation():
+    """Fuzz cases 2:98, 2:129, 2:262, 2:290 (``op.loss`` with
+    dynamic_batch=True): TypeError "@term0_order2_vjp0_adjoint argument 4:
+    only ranked tensor types are supported, got index" --
+    taylor-split-adjoint taped the size of a dynamic dimension (an index)
+    that the adjoint half reads; it is now recomputed there."""
+    model = CatModel()
+    x = _inputs(5, 1)
+    compiled = tm.compile(model, op="laplacian", example_inputs=x, dynamic_batch=True)
+    params = list(model.parameters())
+    xg = x.clone().requires_grad_(True)
+    loss = compiled.loss(xg, lambda out, x: out * out, reduction="sum")
+    got = _gradients(loss, [*params, xg])
+    xr = x.clone().requires_grad_(True)
+    want_out = ref.laplacian(model, xr)[:, 0]
+    want = _gradients((want_out * want_out).sum(), [*params, xr])
+    for g, w in zip(got, want):
+        assert relative_error(g, w) <= 1e-10
