@@ -161,8 +161,12 @@ LogicalResult StructuredOpAdjoint::classifyInits() {
              << "has no adjoint rule: result #" << o
              << " is a max/min reduction whose init depends on a "
                 "differentiated argument";
-    for (int64_t size : op.getStaticLoopRanges())
-      if (ShapedType::isDynamic(size))
+    // The position of the first extremum is linearized over the reduction
+    // loops (`buildReductionIndex`), whose sizes must be static; parallel
+    // loops (a dynamic batch) may be dynamic.
+    for (auto [size, type] :
+         llvm::zip_equal(op.getStaticLoopRanges(), op.getIteratorTypesArray()))
+      if (type == utils::IteratorType::reduction && ShapedType::isDynamic(size))
         return op->emitOpError() << "has no adjoint rule: result #" << o
                                  << " is a max/min reduction over loops of "
                                     "dynamic size";

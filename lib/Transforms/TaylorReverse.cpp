@@ -48,7 +48,9 @@ SmallVector<Value> getInputs(Operation *op) {
 class FunctionAdjoints : public AdjointState {
 public:
   /// Activity of the ops of `block`: values that depend on `sources` and
-  /// influence `sinks`.
+  /// influence `sinks`. Sizes (`index` values, such as `tensor.dim` of an
+  /// active tensor) carry no derivative: a tensor shaped by them, such as
+  /// the `-inf` init of a max over a dynamic batch, is not active.
   FunctionAdjoints(Block &block, ArrayRef<Value> sources,
                    ArrayRef<Value> sinks) {
     DenseSet<Value> varied(sources.begin(), sources.end());
@@ -56,7 +58,8 @@ public:
       if (llvm::any_of(getInputs(&op),
                        [&](Value v) { return varied.contains(v); }))
         for (Value r : op.getResults())
-          varied.insert(r);
+          if (!r.getType().isIndex())
+            varied.insert(r);
     }
     DenseSet<Value> useful(sinks.begin(), sinks.end());
     for (Operation &op : llvm::reverse(block.without_terminator()))

@@ -197,18 +197,12 @@ class SoftmaxModel(torch.nn.Module):
         return self.outer(torch.softmax(self.inner(x), dim=-1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=tm.UnsupportedOperationError,
-    reason="reverse mode refuses max/min reductions over loops of dynamic size "
-    "(lib/Rules/LinalgAdjointRules.cpp; the message says 'whose init depends on "
-    "a differentiated argument': the init's size is read from x): training "
-    "through softmax, log_softmax, logsumexp or amax with dynamic_batch=True",
-)
 def test_training_through_softmax_with_a_dynamic_batch():
     """Fuzz cases 1:53, 1:55, 1:70, 1:83 (loss.backward() with
-    dynamic_batch=True): refused, while the same models train with a fixed
-    batch size."""
+    dynamic_batch=True) were refused ("a max/min reduction whose init
+    depends on a differentiated argument": the -inf init is shaped by
+    tensor.dim of x; then "over loops of dynamic size": the batch loop is
+    parallel), while the same models trained with a fixed batch size."""
     model = SoftmaxModel()
     x = _inputs(4, 3)
     compiled = tm.compile(model, op="laplacian", example_inputs=x, dynamic_batch=True)

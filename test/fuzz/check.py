@@ -45,13 +45,10 @@ TOL = 1e-9
 #: differentiate them (`tm.UnsupportedOperationError`), so training cases
 #: leave them out.
 NO_ADJOINT = frozenset({"reduce_prod"})
-#: With ``dynamic_batch=True``, max reductions (amax, and softmax,
-#: log_softmax and logsumexp, which subtract the maximum) have no adjoint
-#: either (max/min reductions over loops of dynamic size are refused; the
-#: message says "whose init depends on a differentiated argument").
-NO_ADJOINT_DYNAMIC = frozenset(
-    {"reduce_amax", "reduce_logsumexp", "output_logsumexp", "softmax", "log_softmax"}
-)
+#: Features without a reverse-mode rule under ``dynamic_batch=True`` only:
+#: none since max reductions over a static feature loop of a dynamic batch
+#: have one (softmax, log_softmax, logsumexp, amax were refused).
+NO_ADJOINT_DYNAMIC: frozenset[str] = frozenset()
 
 OPERATORS = (
     "laplacian",
