@@ -589,8 +589,10 @@ def TaylorSplitAdjoint : Pass<"taylor-split-adjoint", "ModuleOp"> {
     The primal half holds the ops that do not depend on a cotangent (the
     last `cotangents` arguments); the adjoint half the others. The tape is
     every value of the primal half that the adjoint half reads or returns,
-    except the arguments (passed to both) and constants, empty tensors and
-    constant fills (recomputed instead). Calling the primal half, keeping
+    except the arguments (passed to both) and values recomputed in the
+    adjoint half from what it has: constants, empty tensors, constant
+    fills, `i1` masks (which no buffer may hold) and index and integer
+    scalars (sizes of dynamic dimensions). Calling the primal half, keeping
     its tape, and calling the adjoint half later gives the same gradients as
     the vjp function without computing the forward twice, at the price of
     the tape's memory between the calls.
