@@ -110,3 +110,30 @@ def relative_error(got, want):
     scale = want.abs().max().item()
     diff = (got - want).abs().max().item()
     return diff if scale < 1e-12 else diff / scale
+
+
+def operator(op, model, x, options):
+    """The operator ``op`` of `taylor_mlir.compile` with ``options``, by
+    torch.func: ``[B, m]`` (``[K+1, R, B, m]`` for "taylor"); the stochastic
+    ones along the directions compile draws from ``options["seed"]``."""
+    from taylor_mlir import operators
+
+    if op == "laplacian":
+        return laplacian(model, x)
+    if op == "weighted_laplacian":
+        return weighted_laplacian(model, x, options["sigma"])
+    if op == "biharmonic":
+        return biharmonic(model, x)
+    if op == "linear":
+        return linear(model, x, options["terms"])
+    if op == "taylor":
+        return taylor(model, x, options["directions"], options["order"])
+    dim = x.shape[1]
+    rng = np.random.default_rng(options["seed"])
+    if op == "stochastic_laplacian":
+        s = operators.stochastic_laplacian(
+            dim, options["samples"], options.get("distribution", "rademacher"), rng
+        )
+    else:
+        s = operators.stochastic_biharmonic(dim, options["samples"], rng)
+    return directional_sum(model, x, s.directions, s.weights, s.order)

@@ -5,12 +5,10 @@ input dimensions and batch sizes, vector outputs and float32."""
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 import taylor_mlir as tm
-from taylor_mlir import operators
 
 sys.path.insert(0, str(Path(__file__).parent))
 import reference as ref
@@ -77,29 +75,6 @@ LINEAR_TERMS = {
 TAYLOR_DIRECTIONS = torch.tensor([[1.0, 0.0, -1.0], [0.2, 0.4, 0.6]])
 
 
-def reference(op, model, x, options):
-    """The operator by torch.func, ``[B, m]``."""
-    if op == "laplacian":
-        return ref.laplacian(model, x)
-    if op == "weighted_laplacian":
-        return ref.weighted_laplacian(model, x, options["sigma"])
-    if op == "biharmonic":
-        return ref.biharmonic(model, x)
-    if op == "linear":
-        return ref.linear(model, x, options["terms"])
-    if op == "taylor":
-        return ref.taylor(model, x, options["directions"], options["order"])
-    dim = x.shape[1]
-    rng = np.random.default_rng(options["seed"])
-    if op == "stochastic_laplacian":
-        s = operators.stochastic_laplacian(
-            dim, options["samples"], options.get("distribution", "rademacher"), rng
-        )
-    else:
-        s = operators.stochastic_biharmonic(dim, options["samples"], rng)
-    return ref.directional_sum(model, x, s.directions, s.weights, s.order)
-
-
 OPERATOR_CASES = {
     "laplacian": {},
     "weighted_laplacian": {"sigma": SIGMA},
@@ -119,7 +94,7 @@ def _op_name(case):
 def _check(op, model, x, options, compiled=None, tol=TOL):
     compiled = compiled or tm.compile(model, op=op, example_inputs=x, **options)
     got = compiled(x)
-    want = reference(op, model, x, options)
+    want = ref.operator(op, model, x, options)
     scalar = model(x[:1]).ndim == 1 or model(x[:1]).shape[-1] == 1
     if scalar:  # [B] for scalar models; [K+1, R, B] for op="taylor"
         want = want[..., 0]
@@ -210,7 +185,7 @@ def test_float32(case):
     )
     got = compiled(x.float())
     assert got.dtype == torch.float32
-    want = reference(_op_name(case), model64, x, options)
+    want = ref.operator(_op_name(case), model64, x, options)
     assert relative_error(got, want.reshape(got.shape)) <= 2e-5
 
 

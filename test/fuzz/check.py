@@ -30,7 +30,6 @@ import numpy as np
 import torch
 
 import taylor_mlir as tm
-from taylor_mlir import operators
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compile"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,11 +44,6 @@ TOL = 1e-9
 #: differentiate them (`tm.UnsupportedOperationError`), so training cases
 #: leave them out.
 NO_ADJOINT = frozenset({"reduce_prod"})
-#: Features without a reverse-mode rule under ``dynamic_batch=True`` only:
-#: none since max reductions over a static feature loop of a dynamic batch
-#: have one (softmax, log_softmax, logsumexp, amax were refused).
-NO_ADJOINT_DYNAMIC: frozenset[str] = frozenset()
-
 OPERATORS = (
     "laplacian",
     "weighted_laplacian",
@@ -191,7 +185,7 @@ def make_case(
     # Training cases leave out the ops compile cannot differentiate.
     exclude = set()
     if train:
-        exclude |= NO_ADJOINT | (NO_ADJOINT_DYNAMIC if dynamic_batch else set())
+        exclude |= NO_ADJOINT
     models = [
         generate(rng.randrange(2**31), dim, max_depth=max_depth, exclude=exclude)
         for _ in range(count)
@@ -210,7 +204,6 @@ def make_case(
         train,
         self_check,
     )
-    return case
 
 
 # -- references ---------------------------------------------------------------
@@ -219,25 +212,7 @@ def make_case(
 def reference_operator(case: Case, model, x: torch.Tensor) -> torch.Tensor:
     """The operator by torch.func: ``[B, M]`` (``[K+1, R, B, M]`` for
     "taylor")."""
-    op, options = case.op, case.options
-    if op == "laplacian":
-        return ref.laplacian(model, x)
-    if op == "weighted_laplacian":
-        return ref.weighted_laplacian(model, x, options["sigma"])
-    if op == "biharmonic":
-        return ref.biharmonic(model, x)
-    if op == "linear":
-        return ref.linear(model, x, options["terms"])
-    if op == "taylor":
-        return ref.taylor(model, x, options["directions"], options["order"])
-    rng = np.random.default_rng(options["seed"])
-    if op == "stochastic_laplacian":
-        s = operators.stochastic_laplacian(
-            case.dim, options["samples"], options["distribution"], rng
-        )
-    else:
-        s = operators.stochastic_biharmonic(case.dim, options["samples"], rng)
-    return ref.directional_sum(model, x, s.directions, s.weights, s.order)
+    return ref.operator(case.op, model, x, case.options)
 
 
 def reference_outputs(case: Case, model, x: torch.Tensor) -> list[torch.Tensor]:
