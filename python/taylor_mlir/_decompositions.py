@@ -37,6 +37,9 @@ from collections.abc import Callable
 
 import torch
 
+from ._linalg_ops import DECOMPOSITIONS as LINALG_ROUTES
+from ._linalg_ops import call_targets
+
 aten = torch.ops.aten
 
 #: sqrt(2/π), as eager PyTorch computes it (``M_SQRT2 * M_2_SQRTPI * 0.5``).
@@ -442,21 +445,16 @@ DECOMPOSITIONS: dict[torch._ops.OperatorBase, Callable] = {
 
 
 def decompose(program: torch.export.ExportedProgram) -> torch.export.ExportedProgram:
-    """``program`` with the ops of `DECOMPOSITIONS` decomposed (the program
-    itself if it calls none of them)."""
-    targets = {
-        node.target
-        for module in program.graph_module.modules()
-        if isinstance(module, torch.fx.GraphModule)
-        for node in module.graph.nodes
-        if node.op == "call_function"
-    }
-    if not targets & DECOMPOSITIONS.keys():
+    """``program`` with the ops of `DECOMPOSITIONS` decomposed and the
+    ``torch.linalg`` ops routed to the taylor ops (`taylor_mlir._linalg_ops`),
+    in one re-trace (the program itself if it calls none of them)."""
+    table = {**DECOMPOSITIONS, **LINALG_ROUTES}
+    if not call_targets(program) & table.keys():
         return program
     with warnings.catch_warnings():
         # torch's own pytree deprecation notices, not about the model.
         warnings.simplefilter("ignore", FutureWarning)
-        return program.run_decompositions(DECOMPOSITIONS)
+        return program.run_decompositions(table)
 
 
 __all__: list[str] = []  # internal to taylor_mlir.torch_import

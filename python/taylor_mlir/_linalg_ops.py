@@ -9,8 +9,9 @@ control flow that has no Taylor rule. This module routes them to the
 Taylor-mode and adjoint rules are matrix-series recurrences
 (``docs/linalg.md``):
 
-1. parent process (`route_linalg_ops`): the aten ops are decomposed, at the
-   FX level, into the custom torch ops ``torch.ops.taylor.*`` defined here
+1. parent process (`DECOMPOSITIONS`, run by `taylor_mlir._decompositions`
+   with its own table): the aten ops are decomposed, at the FX level, into
+   the custom torch ops ``torch.ops.taylor.*`` defined here
    (``det = sign · exp(logabsdet)``, ``logdet``, ``upper=True``, ...);
 2. import process (`export_and_import`): torch-mlir imports each custom op
    as a ``torch.operator``; it is replaced by a ``func.call`` of a private
@@ -142,7 +143,8 @@ DECOMPOSITIONS: dict[Any, Callable] = {
 }
 
 
-def _call_targets(program: Any) -> set:
+def call_targets(program: Any) -> set:
+    """The targets of every call in ``program``'s graphs."""
     return {
         node.target
         for module in program.graph_module.modules()
@@ -152,20 +154,11 @@ def _call_targets(program: Any) -> set:
     }
 
 
-def route_linalg_ops(program: Any) -> Any:
-    """``program`` (a ``torch.export.ExportedProgram``) with the aten ops of
-    `DECOMPOSITIONS` replaced by the custom ops (the program itself if it
-    calls none of them)."""
-    if not _call_targets(program) & DECOMPOSITIONS.keys():
-        return program
-    return program.run_decompositions(DECOMPOSITIONS)
-
-
 def uses_custom_ops(program: Any) -> bool:
     """Whether ``program`` calls one of the ``torch.ops.taylor`` ops."""
     return any(
         getattr(target, "namespace", None) == NAMESPACE
-        for target in _call_targets(program)
+        for target in call_targets(program)
     )
 
 
@@ -279,7 +272,7 @@ def export_and_import(program: Any, output_type: str, func_name: str):
     as a call of a private declaration; `calls_to_ops` then makes them the
     taylor ops of the same names (after the import worker's dialect check,
     which admits upstream dialects only)."""
-    from torch_mlir import fx, ir
+    from torch_mlir import fx
     from torch_mlir.compiler_utils import run_pipeline_with_repro_report
     from torch_mlir.passmanager import PassManager
 

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,14 +77,9 @@ def import_exported_program(
     import torch
 
     from ._decompositions import decompose
-    from ._linalg_ops import route_linalg_ops
 
-    with warnings.catch_warnings():
-        # torch's own pytree deprecation notices while re-tracing.
-        warnings.simplefilter("ignore", FutureWarning)
-        program = decompose(program)
-        # torch.linalg inverse/det/slogdet/solve/cholesky -> taylor ops.
-        program = route_linalg_ops(program)
+    # Also torch.linalg inverse/det/slogdet/solve/cholesky -> taylor ops.
+    program = decompose(program)
     with tempfile.TemporaryDirectory(prefix="taylor_mlir_import_") as tmp:
         program_path = os.path.join(tmp, "program.pt2")
         output_path = os.path.join(tmp, "module.mlir")
