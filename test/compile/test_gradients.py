@@ -15,8 +15,9 @@ import taylor_mlir as tm
 import taylor_mlir.threads as tm_threads
 
 sys.path.insert(0, str(Path(__file__).parent))
+import reference as ref
 from reference import relative_error
-from test_compile import OPERATOR_CASES, ResidualMLP, _op_name, inputs, mlp, reference
+from test_compile import OPERATOR_CASES, ResidualMLP, _op_name, inputs, mlp
 
 TOL = 1e-10
 
@@ -26,7 +27,7 @@ def _loss(value, weights):
 
 
 def _reference_value(op, model, x, options):
-    want = reference(op, model, x, options)
+    want = ref.operator(op, model, x, options)
     return want[..., 0]  # scalar models: [B] (or [K+1, R, B] for "taylor")
 
 
