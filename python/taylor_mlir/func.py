@@ -57,7 +57,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.fx.proxy import _register_stack_trace_anchor
 from torch.nn.utils.stateless import _reparametrize_module
 
 from . import ir
@@ -349,10 +348,7 @@ def _import(
     lifted = inputs.values()
     exported = _Exported(fn, inputs.module, inputs.names, inputs.cells, len(args))
     example = tuple(a.detach() for a in args) + tuple(lifted)
-    # torch.export keeps the frames of `forward` methods only: the function's
-    # own frame names the source line of each op.
-    if inspect.isfunction(fn):
-        _register_stack_trace_anchor(fn)
+    # (`as_module`, in `_Inputs`, registered fn's frame for source lines.)
     discovery = _Context("discover")
     _TRACE.stack.append(discovery)
     try:
