@@ -8,9 +8,10 @@
 // where `N_K^(r)` is the top coefficient the standard rule computes with the
 // top operand coefficients set to zero, and `J · X_K` is the standard rule at
 // order 1 with one direction, applied to the summed top operand
-// coefficients `X_K`. This is the default of
-// `TaylorRuleOpInterface::propagateCollapsedJets`; the linalg rule overrides
-// it with a fused version.
+// coefficients `X_K`. Models opt in to it through `TaylorRuleByPartsModel`
+// (`TaylorRuleOpInterface::propagateCollapsedJets` has no default: the
+// interface lives in the IR layer, below this library); the linalg rule
+// fuses the reduction instead.
 //
 //===----------------------------------------------------------------------===//
 

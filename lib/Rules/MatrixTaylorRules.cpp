@@ -107,8 +107,7 @@ struct MatrixInverseModel
   }
 };
 
-struct SlogdetModel
-    : public TaylorRuleOpInterface::ExternalModel<SlogdetModel, SlogdetOp> {
+struct SlogdetModel : public TaylorRuleByPartsModel<SlogdetModel, SlogdetOp> {
   /// With G(t) = A_0^-1 A(t) (G_0 = I, G_j = C_j = A_0^-1 A_j) and
   /// H(t) = G(t)^-1, log |det A| = log |det A_0| + log det G, so
   ///   l_k = tr(A_0^-1 A_k) - Σ_{j=1..k-1} C(k-1, j) tr(N_j C_{k-j}),

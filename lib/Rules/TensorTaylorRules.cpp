@@ -133,8 +133,7 @@ shiftReassociation(ArrayRef<ReassociationIndices> reassociation) {
 /// Base of the single-jet-operand models: `Derived::apply(op, b, x_k)`
 /// returns the op applied to coefficient `x_k`.
 template <typename Derived, typename OpTy>
-struct LinearShapeModel
-    : public TaylorRuleOpInterface::ExternalModel<Derived, OpTy> {
+struct LinearShapeModel : public TaylorRuleByPartsModel<Derived, OpTy> {
   LogicalResult propagateJets(Operation *op, OpBuilder &builder,
                               const JetRuleContext &context,
                               ArrayRef<CoefficientList> operands,
@@ -203,8 +202,7 @@ struct PadModel : LinearShapeModel<PadModel, tensor::PadOp> {
 
 /// insert_slice: both the source and the destination may be active.
 struct InsertSliceModel
-    : public TaylorRuleOpInterface::ExternalModel<InsertSliceModel,
-                                                  tensor::InsertSliceOp> {
+    : public TaylorRuleByPartsModel<InsertSliceModel, tensor::InsertSliceOp> {
   LogicalResult propagateJets(Operation *op, OpBuilder &b,
                               const JetRuleContext &context,
                               ArrayRef<CoefficientList> operands,
@@ -229,8 +227,7 @@ struct InsertSliceModel
 /// concat: along the shifted dimension; zero operands materialized only when
 /// some other operand's coefficient is non-zero.
 struct ConcatModel
-    : public TaylorRuleOpInterface::ExternalModel<ConcatModel,
-                                                  tensor::ConcatOp> {
+    : public TaylorRuleByPartsModel<ConcatModel, tensor::ConcatOp> {
   LogicalResult propagateJets(Operation *op, OpBuilder &b,
                               const JetRuleContext &context,
                               ArrayRef<CoefficientList> operands,

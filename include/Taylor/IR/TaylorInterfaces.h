@@ -39,21 +39,6 @@ inline bool isPassive(ArrayRef<Value> list) {
   return llvm::all_of(list.drop_front(), [](Value v) { return !v; });
 }
 
-class TaylorRuleOpInterface;
-
-/// Collapsed propagation through `op` by parts, for any op whose top
-/// coefficient is linear (the default of
-/// `TaylorRuleOpInterface::propagateCollapsedJets`): `propagateJets` with the
-/// top operand coefficients set to zero gives `N_K^(r)`, a reduction over the
-/// directions sums it with `weights` (null: ones), and the op's order-1 rule
-/// applied to the summed top operand coefficients adds `J · X_K`. Defined in
-/// the rules library.
-llvm::LogicalResult
-propagateCollapsedJetsByParts(TaylorRuleOpInterface op, OpBuilder &builder,
-                              const JetRuleContext &context,
-                              ArrayRef<CoefficientList> operands, Value weights,
-                              SmallVectorImpl<CoefficientList> &results);
-
 /// The adjoints (cotangents) of the values of a function being reversed, as
 /// seen by the adjoint rules (`AdjointRuleOpInterface`). A null adjoint is
 /// identically zero. Implemented by `taylor-reverse`.

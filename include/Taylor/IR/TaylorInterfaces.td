@@ -61,26 +61,21 @@ def Taylor_TaylorRuleOpInterface : OpInterface<"TaylorRuleOpInterface"> {
         top coefficient `F_K = J · X_K + Σ_r w_r N_K^(r)` of every result.
         `weights` is a `tensor<R x elt>`, or null for all-ones weights.
 
-        The default implementation works for every op with a linear top
-        coefficient: it runs `propagateJets` with `x_K = 0` (giving
-        `N_K^(r)`), reduces over the directions, and adds the linear map
-        `J · X_K` (`propagateJets` at order 1 with one direction). Ops
-        override it to fuse the reduction into the code that computes
-        `N_K^(r)`.
+        Every model provides it (there is no default: the by-parts
+        algorithm lives in the rules library, above this interface). Models
+        whose top coefficient is linear and that have nothing better opt in
+        to the generic algorithm by deriving from `TaylorRuleByPartsModel`
+        (`Taylor/Rules/Rules.h`): `propagateJets` with `x_K = 0` (giving
+        `N_K^(r)`), a reduction over the directions, and the linear map
+        `J · X_K` (`propagateJets` at order 1 with one direction). Others
+        fuse the reduction into the code that computes `N_K^(r)`.
       }],
       "::llvm::LogicalResult", "propagateCollapsedJets",
       (ins "::mlir::OpBuilder &":$builder,
            "const ::mlir::taylor::JetRuleContext &":$context,
            "::llvm::ArrayRef<::mlir::taylor::CoefficientList>":$operands,
            "::mlir::Value":$weights,
-           "::llvm::SmallVectorImpl<::mlir::taylor::CoefficientList> &":$results),
-      /*methodBody=*/"",
-      /*defaultImplementation=*/[{
-        return ::mlir::taylor::propagateCollapsedJetsByParts(
-            ::llvm::cast<::mlir::taylor::TaylorRuleOpInterface>(
-                $_op.getOperation()),
-            builder, context, operands, weights, results);
-      }]>
+           "::llvm::SmallVectorImpl<::mlir::taylor::CoefficientList> &":$results)>
   ];
 }
 

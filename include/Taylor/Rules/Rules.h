@@ -105,6 +105,36 @@ FailureOr<SmallVector<Value>> applyJacobianToTop(
     TaylorRuleOpInterface op, OpBuilder &builder, const JetRuleContext &context,
     ArrayRef<CoefficientList> operands, ArrayRef<CoefficientList> results);
 
+/// Collapsed propagation through `op` by parts, for any op whose top
+/// coefficient is linear: `propagateJets` with the top operand coefficients
+/// set to zero gives `N_K^(r)`, a reduction over the directions sums it with
+/// `weights` (null: ones), and the op's order-1 rule applied to the summed
+/// top operand coefficients adds `J · X_K`.
+LogicalResult
+propagateCollapsedJetsByParts(TaylorRuleOpInterface op, OpBuilder &builder,
+                              const JetRuleContext &context,
+                              ArrayRef<CoefficientList> operands, Value weights,
+                              SmallVectorImpl<CoefficientList> &results);
+
+/// Base of the external models of `TaylorRuleOpInterface` whose collapsed
+/// propagation is the generic one by parts (`propagateCollapsedJetsByParts`):
+/// a model derives from it, instead of from
+/// `TaylorRuleOpInterface::ExternalModel`, to opt in. (The interface has no
+/// default: it lives in the IR layer, below the rules.)
+template <typename ConcreteModel, typename ConcreteOp>
+struct TaylorRuleByPartsModel
+    : public TaylorRuleOpInterface::ExternalModel<ConcreteModel, ConcreteOp> {
+  LogicalResult
+  propagateCollapsedJets(Operation *op, OpBuilder &builder,
+                         const JetRuleContext &context,
+                         ArrayRef<CoefficientList> operands, Value weights,
+                         SmallVectorImpl<CoefficientList> &results) const {
+    return propagateCollapsedJetsByParts(cast<TaylorRuleOpInterface>(op),
+                                         builder, context, operands, weights,
+                                         results);
+  }
+};
+
 } // namespace taylor
 } // namespace mlir
 
