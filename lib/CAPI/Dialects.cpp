@@ -4,8 +4,8 @@
 
 #include "Taylor/IR/TaylorDialect.h"
 #include "Taylor/IR/TaylorTypes.h"
+#include "Taylor/Pipelines/Pipelines.h"
 #include "Taylor/Rules/Rules.h"
-#include "Taylor/Transforms/Passes.h"
 
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Registration.h"

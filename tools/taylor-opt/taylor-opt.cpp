@@ -6,8 +6,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "Taylor/IR/TaylorDialect.h"
+#include "Taylor/Pipelines/Pipelines.h"
 #include "Taylor/Rules/Rules.h"
-#include "Taylor/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"

@@ -1,6 +1,7 @@
 //===- Passes.h - Taylor dialect passes -------------------------*- C++ -*-===//
 //
-// Declares the passes and named pipelines of taylor-mlir.
+// Declares the passes of taylor-mlir (the named pipelines are in
+// Taylor/Pipelines/Pipelines.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,30 +37,6 @@ struct TaylorLowerCounts {
 /// the taylor ops that cannot be lowered. Emits a diagnostic on failure.
 LogicalResult lowerTaylorOps(func::FuncOp func,
                              TaylorLowerCounts *counts = nullptr);
-
-/// Options of the `taylor-to-llvm` pipeline.
-struct TaylorToLLVMPipelineOptions
-    : public PassPipelineOptions<TaylorToLLVMPipelineOptions> {
-  PassOptions::Option<bool> blas{
-      *this, "blas",
-      llvm::cl::desc("Matrix products call BLAS (taylor-contractions-to-gemm, "
-                     "taylor-gemm-to-blas); false: generated loops"),
-      llvm::cl::init(true)};
-};
-
-/// Appends the passes that take taylor + linalg-on-tensors IR to the LLVM
-/// dialect, ready for the ExecutionEngine.
-void buildTaylorToLLVMPipeline(OpPassManager &pm,
-                               const TaylorToLLVMPipelineOptions &options);
-
-/// Registers the named pipelines (`taylor-to-llvm`).
-void registerTaylorPipelines();
-
-/// Registers all passes and pipelines of taylor-mlir.
-inline void registerAllTaylorPasses() {
-  registerTaylorPasses();
-  registerTaylorPipelines();
-}
 
 } // namespace taylor
 } // namespace mlir
