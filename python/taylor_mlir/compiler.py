@@ -17,12 +17,8 @@ JIT-compiled. See ``docs/guide/`` for each operator.
 from __future__ import annotations
 
 import copy
-import hashlib
 import inspect
 import pickle
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -30,58 +26,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import _autograd, _fused, _program, blas, threads
-from ._artifact import _Artifact, _unsupported
-from ._check import CHECK_TERM, check_artifact
-from ._export import (
-    _FunctionModule,
-    as_input,
-    as_module,
-    check_program,
-    export,
-    named_tensors,
-    program_key,
-    random_ops,
-)
+from . import _autograd, _fused, _program, blas, compile_cache, threads
+from ._artifact import _Artifact
+from ._artifacts import Artifacts
+from ._export import _FunctionModule, as_input, as_module, named_tensors
 from ._plans import OPERATORS, _plan, with_outputs
-from .torch_import import TorchImportError, import_exported_program
+from .compile_cache import clear_compile_cache, compile_cache_info
 
 _DTYPES = (torch.float32, torch.float64)
 
 
-#: How many compiled artifacts the cache keeps (least recently used first out).
-CACHE_SIZE = 64
-
-_CACHE: OrderedDict[str, _Artifact] = OrderedDict()
-_CACHE_STATS = {"hits": 0, "misses": 0}
-#: Serializes exports (torch.export is not thread-safe), imports and the
-#: cache.
-_COMPILE_LOCK = threading.RLock()
-
-
-def clear_compile_cache() -> None:
-    """Forgets every compiled artifact."""
-    with _COMPILE_LOCK:
-        _CACHE.clear()
-
-
-def compile_cache_info() -> dict[str, int]:
-    """``{"hits", "misses", "size", "max_size"}`` of the compile cache."""
-    with _COMPILE_LOCK:
-        return {**_CACHE_STATS, "size": len(_CACHE), "max_size": CACHE_SIZE}
-
-
-def _cached_artifact(key: str, build: Callable[[], _Artifact]) -> _Artifact:
-    with _COMPILE_LOCK:
-        artifact = _CACHE.get(key)
-        _CACHE_STATS["hits" if artifact else "misses"] += 1
-        if artifact is None:
-            artifact = build()
-            _CACHE[key] = artifact
-            while len(_CACHE) > CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        _CACHE.move_to_end(key)
-        return artifact
+#: Serializes compiles, imports and the caches (`compile_cache.LOCK`).
+_COMPILE_LOCK = compile_cache.LOCK
 
 
 class CompiledOperator:
@@ -106,7 +62,16 @@ class CompiledOperator:
     """
 
     def __init__(
-        self, model, op, options, x, collapsed, dynamic_batch, outputs, check=True
+        self,
+        model,
+        op,
+        options,
+        x,
+        collapsed,
+        dynamic_batch,
+        outputs,
+        check=True,
+        cache=None,
     ):
         self.op = op
         self.options = dict(options)
@@ -132,6 +97,16 @@ class CompiledOperator:
         self._output_tail: tuple[int, ...] | None = None
         self._artifacts: dict[int | None, _Artifact] = {}
         self._bytes_per_datum = self._coefficient_bytes_per_datum(tensors, x)
+        self._resolver = Artifacts(
+            self._module,
+            self._plan.terms,
+            self.dtype,
+            self.input_dim,
+            collapsed,
+            dynamic_batch,
+            self.check,
+            cache,
+        )
         # Compiled for the parts of the batch a call computes (`threads`).
         sizes = [self.batch] if dynamic_batch else self._part_sizes(self.batch)
         self.artifact = self._artifact_for(sizes[0], x[: sizes[0]])
@@ -155,67 +130,14 @@ class CompiledOperator:
 
     def _artifact_for(self, batch: int | None, example: torch.Tensor | None = None):
         """The artifact for ``batch`` (None: any batch size), compiled or
-        taken from the cache."""
+        taken from the caches (`taylor_mlir._artifacts`); checked against
+        eager PyTorch when compiled for a real ``example``."""
         if batch in self._artifacts:
             return self._artifacts[batch]
-        # Checked against eager PyTorch when compiled for a real example.
-        check = self.check and example is not None
-        if example is None:
-            example = torch.zeros((batch, self.input_dim), dtype=self.dtype)
-        with _COMPILE_LOCK:
-            start = time.perf_counter()
-            program = export(self._module, example, self.dynamic_batch)
-            tail = check_program(program, self._module)
-            exported = time.perf_counter() - start
-            if self._output_tail is None:
-                self._output_tail = tail
-                self._squeeze = tail == (1,)
-            key = hashlib.sha256(
-                repr(
-                    (
-                        program_key(program),
-                        [t.key() for t in self._plan.terms],
-                        self.collapsed,
-                        self.dynamic_batch,
-                        check,
-                    )
-                ).encode()
-            ).hexdigest()
-            # A model that draws random numbers differs from any other run.
-            check = check and not random_ops(program)
-
-            def build() -> _Artifact:
-                start = time.perf_counter()
-                try:
-                    imported = import_exported_program(program)
-                except TorchImportError as error:
-                    unsupported = _unsupported(error.nodes, str(error), str(error))
-                    raise (unsupported or error) from None
-                imported_in = time.perf_counter() - start
-                artifact = _Artifact(
-                    imported,
-                    self._plan.terms,
-                    self.collapsed,
-                    CHECK_TERM if check else None,
-                )
-                artifact.timings = {
-                    "torch.export": exported,
-                    "torch-mlir import": imported_in,
-                    **artifact.timings,
-                }
-                if check:
-                    start = time.perf_counter()
-                    tensors = [
-                        as_input(t, self.dtype).cpu().numpy()
-                        for t in self._model_tensors()
-                    ]
-                    check_artifact(
-                        artifact, self._module, example, tensors, self._output_tail
-                    )
-                    artifact.timings["self-check"] = time.perf_counter() - start
-                return artifact
-
-            artifact = _cached_artifact(key, build)
+        artifact, tail = self._resolver.get(batch, example)
+        if self._output_tail is None:
+            self._output_tail = tail
+            self._squeeze = tail == (1,)
         self._artifacts[batch] = artifact
         return artifact
 
@@ -618,6 +540,7 @@ def compile(
     dynamic_batch: bool = False,
     outputs: Sequence[str] | None = None,
     check: bool = True,
+    cache: bool | None = None,
     **options: Any,
 ) -> CompiledOperator:
     """Compiles the differential operator ``op`` of ``model``.
@@ -651,6 +574,10 @@ def compile(
         naming the wrong stage if they differ beyond rounding (float64:
         1e-8, float32: 2e-4, relative to the largest magnitude). Skipped
         for models that draw random numbers. False skips it.
+      cache: read and write the disk compile cache
+        (`taylor_mlir.compile_cache`: a script started again skips
+        torch.export and torch-mlir); default: on, unless
+        ``TAYLOR_MLIR_CACHE=0`` or ``compile_cache.DISK_CACHE = False``.
 
     Returns a `CompiledOperator`: ``op(x)`` is ``[B]`` for scalar models,
     ``[B, m]`` for m outputs; for ``"taylor"``, ``[K+1, R, B(, m)]``.
@@ -688,7 +615,7 @@ def compile(
             "gradients (docs/guide/training.md, DistributedDataParallel)"
         )
     return CompiledOperator(
-        model, op, options, x, collapsed, dynamic_batch, outputs, check
+        model, op, options, x, collapsed, dynamic_batch, outputs, check, cache
     )
 
 
