@@ -1,6 +1,9 @@
 """Shared set-up of the compile tests: the disk compile cache
-(`taylor_mlir.compile_cache`) lives in a temporary directory for the whole
-session (and for the processes the tests start), never in ~/.cache."""
+(`taylor_mlir.compile_cache`) is off, and points at a temporary directory
+(for the whole session and the processes the tests start), never at
+~/.cache. Off, so that every test compiles what it compiles whatever ran
+before it (a test about the import process needs an import to happen);
+test_disk_cache.py turns it on, in a directory per test."""
 
 import os
 import shutil
@@ -8,6 +11,7 @@ import tempfile
 
 _CACHE_DIR = tempfile.mkdtemp(prefix="taylor_mlir_test_cache_")
 os.environ["TAYLOR_MLIR_CACHE_DIR"] = _CACHE_DIR
+os.environ["TAYLOR_MLIR_CACHE"] = "0"
 
 
 def pytest_sessionfinish(session, exitstatus):
