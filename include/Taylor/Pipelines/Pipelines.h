@@ -16,12 +16,178 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include "llvm/ADT/STLExtras.h"
+
+#include <optional>
+#include <string>
+
 namespace mlir {
 namespace taylor {
 
+/// Options of a taylor-mlir pipeline: `PassPipelineOptions` that can list
+/// their options (name and help) for documentation and the Python API.
+template <typename T>
+struct DocumentedPipelineOptions : public PassPipelineOptions<T> {
+  /// Calls `fn(name, help)` for every option, sorted by name.
+  void
+  forEachOption(function_ref<void(StringRef name, StringRef help)> fn) const {
+    SmallVector<std::pair<StringRef, StringRef>> options;
+    for (const auto &entry : this->OptionsMap)
+      options.push_back({entry.first, entry.second->HelpStr});
+    llvm::sort(options);
+    for (auto [name, help] : options)
+      fn(name, help);
+  }
+};
+
+/// The options of a pipeline that takes none.
+struct NoPipelineOptions : public DocumentedPipelineOptions<NoPipelineOptions> {
+};
+
+//===----------------------------------------------------------------------===//
+// Differentiation stages (target independent)
+//===----------------------------------------------------------------------===//
+
+/// Options of `taylor-jets`: one `taylor-jet` per entry of `jet-functions`
+/// (a "term"). Every per-term list option holds no entry (the default of
+/// `taylor-jet`), one entry (used for every term) or one entry per term.
+struct JetsPipelineOptions
+    : public DocumentedPipelineOptions<JetsPipelineOptions> {
+  PassOptions::Option<std::string> function{
+      *this, "function",
+      llvm::cl::desc("The function every term transforms (default: the "
+                     "module's only function with a body)"),
+      llvm::cl::init("")};
+  PassOptions::Option<unsigned> argument{
+      *this, "argument", llvm::cl::desc("Index of the differentiated argument"),
+      llvm::cl::init(0)};
+  PassOptions::ListOption<std::string> jetFunctions{
+      *this, "jet-functions",
+      llvm::cl::desc("Name of each term's jet function (one taylor-jet each)")};
+  PassOptions::ListOption<unsigned> orders{
+      *this, "orders", llvm::cl::desc("Taylor order K of each term")};
+  PassOptions::ListOption<unsigned> directions{
+      *this, "directions", llvm::cl::desc("Directions R of each term")};
+  PassOptions::ListOption<SmallVector<unsigned>> inputCoefficients{
+      *this, "input-coefficients",
+      llvm::cl::desc("Per term, the orders of the input coefficients passed "
+                     "at call time, as [k,...] (taylor-jet's "
+                     "input-coefficients)")};
+  PassOptions::ListOption<std::string> seeds{
+      *this, "seeds",
+      llvm::cl::desc("How each term's input coefficients are given: input, "
+                     "broadcast or identity (taylor-jet's seed)")};
+  // Per-term booleans are lists of `true`/`false` strings (a list option
+  // cannot hold `bool`s: std::vector<bool> has no array storage).
+  PassOptions::ListOption<std::string> sumTop{
+      *this, "sum-top",
+      llvm::cl::desc("Per term, true or false: the top coefficient summed "
+                     "over directions")};
+  PassOptions::ListOption<SmallVector<double>> weights{
+      *this, "weights",
+      llvm::cl::desc("Per term, the compile-time weights of that sum, as "
+                     "[w,...]")};
+  PassOptions::ListOption<std::string> runtimeWeights{
+      *this, "runtime-weights",
+      llvm::cl::desc("Per term, true or false: the weights are an argument")};
+  PassOptions::ListOption<SmallVector<unsigned>> resultCoefficients{
+      *this, "result-coefficients",
+      llvm::cl::desc("Per term, the coefficients returned, as [k,...] "
+                     "(taylor-jet's result-coefficients)")};
+  PassOptions::Option<bool> symbolDCE{
+      *this, "symbol-dce",
+      llvm::cl::desc("Erase the functions no public function uses afterwards "
+                     "(symbol-dce)"),
+      llvm::cl::init(false)};
+};
+
+/// Appends `taylor-jets`: `taylor-jet` for each term, then `symbol-dce` if
+/// asked. Fails through `emitError` if a per-term list has neither zero, one
+/// nor one entry per term.
+LogicalResult
+buildJetsPipeline(OpPassManager &pm, const JetsPipelineOptions &options,
+                  function_ref<LogicalResult(const Twine &)> emitError);
+
+/// Appends `taylor-lower-jets`: `taylor-lower` on every function, then
+/// canonicalize and cse.
+void buildLowerJetsPipeline(OpPassManager &pm);
+
+/// Options of `taylor-vjp`.
+struct VJPPipelineOptions
+    : public DocumentedPipelineOptions<VJPPipelineOptions> {
+  PassOptions::Option<std::string> function{
+      *this, "function", llvm::cl::desc("The function to differentiate"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> vjpFunction{
+      *this, "vjp-function",
+      llvm::cl::desc("Name of the new function (default: <function>_vjp)"),
+      llvm::cl::init("")};
+  PassOptions::ListOption<unsigned> arguments{
+      *this, "arguments",
+      llvm::cl::desc("Indices of the arguments differentiated (default: all "
+                     "floating-point tensor arguments)")};
+  PassOptions::ListOption<unsigned> results{
+      *this, "results",
+      llvm::cl::desc("Indices of the results with a cotangent (default: all "
+                     "floating-point tensor results)")};
+};
+
+/// Appends `taylor-vjp`: `taylor-reverse`, then canonicalize and cse.
+void buildVJPPipeline(OpPassManager &pm, const VJPPipelineOptions &options);
+
+/// Options of `taylor-split-vjp`.
+struct SplitVJPPipelineOptions
+    : public DocumentedPipelineOptions<SplitVJPPipelineOptions> {
+  PassOptions::Option<std::string> function{
+      *this, "function", llvm::cl::desc("The vjp function to split"),
+      llvm::cl::init("")};
+  PassOptions::Option<unsigned> cotangents{
+      *this, "cotangents",
+      llvm::cl::desc("Number of trailing cotangent arguments"),
+      llvm::cl::init(1)};
+  PassOptions::Option<unsigned> primalResults{
+      *this, "primal-results",
+      llvm::cl::desc("Number of leading results that are primal results"),
+      llvm::cl::init(1)};
+  PassOptions::Option<std::string> primalFunction{
+      *this, "primal-function",
+      llvm::cl::desc("Name of the primal half (default: <function>_primal)"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> adjointFunction{
+      *this, "adjoint-function",
+      llvm::cl::desc("Name of the adjoint half (default: <function>_adjoint)"),
+      llvm::cl::init("")};
+};
+
+/// Appends `taylor-split-vjp`: `taylor-split-adjoint`, then canonicalize and
+/// cse.
+void buildSplitVJPPipeline(OpPassManager &pm,
+                           const SplitVJPPipelineOptions &options);
+
+/// Appends `taylor-inline-cleanup`: inline, canonicalize, cse, symbol-dce
+/// (what remains of wrappers around derived functions).
+void buildInlineCleanupPipeline(OpPassManager &pm);
+
+//===----------------------------------------------------------------------===//
+// Codegen, one pipeline per target
+//===----------------------------------------------------------------------===//
+
+/// The targets code is generated for. Each has one codegen pipeline, in its
+/// own file (CPUCodegen.cpp; a GPU target would add GPUCodegen.cpp).
+enum class Target { CPU };
+
+/// The target named `name` ("cpu"), or none.
+std::optional<Target> parseTarget(StringRef name);
+
+/// The names of all targets.
+ArrayRef<StringRef> getTargetNames();
+
+/// The registered name of the codegen pipeline of `target`.
+StringRef getCodegenPipelineName(Target target);
+
 /// Options of the CPU codegen pipeline (`taylor-cpu-codegen`).
 struct CPUCodegenPipelineOptions
-    : public PassPipelineOptions<CPUCodegenPipelineOptions> {
+    : public DocumentedPipelineOptions<CPUCodegenPipelineOptions> {
   PassOptions::Option<bool> blas{
       *this, "blas",
       llvm::cl::desc("Matrix products call BLAS (taylor-contractions-to-gemm, "
@@ -33,6 +199,24 @@ struct CPUCodegenPipelineOptions
 /// dialect for the CPU, ready for the ExecutionEngine.
 void buildCPUCodegenPipeline(OpPassManager &pm,
                              const CPUCodegenPipelineOptions &options);
+
+//===----------------------------------------------------------------------===//
+// Registration
+//===----------------------------------------------------------------------===//
+
+/// A registered pipeline of taylor-mlir, described for documentation.
+struct PipelineDescription {
+  std::string name;
+  std::string description;
+  /// The options with their defaults, as `{name=value ...}`.
+  std::string defaults;
+  /// (name, help) of every option, sorted by name.
+  SmallVector<std::pair<std::string, std::string>> options;
+};
+
+/// Every named pipeline of taylor-mlir (the ones `registerTaylorPipelines`
+/// registers), in registration order.
+ArrayRef<PipelineDescription> getTaylorPipelineDescriptions();
 
 /// Registers the named pipelines of taylor-mlir.
 void registerTaylorPipelines();
