@@ -68,6 +68,7 @@ bench: install $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/operators.py $(OPERATORS_ARGS)
 	$(BIN)/python benchmarks/training_step.py $(TRAINING_ARGS)
 	$(BIN)/python benchmarks/call_overhead.py
+	$(BIN)/python benchmarks/compile_cache.py
 
 $(VENV)/.bench-deps: benchmarks/requirements.txt $(VENV)/.deps
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt

@@ -85,7 +85,7 @@ class Artifacts:
         with compile_cache.LOCK:
             disk = compile_cache.disk_enabled(self.cache)
             fingerprint = None
-            if disk and check:
+            if disk and check and compile_cache.FINGERPRINT:
                 start = time.perf_counter()
                 fingerprint = _fingerprint.fingerprint(
                     self.module, example, self.dynamic_batch

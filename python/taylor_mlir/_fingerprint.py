@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._export import TRACE_LOCK
+
 #: Roots of modules whose code the versions in the key cover.
 _LIBRARIES = frozenset({"torch", "numpy", "taylor_mlir", "functorch", "builtins"})
 
@@ -235,7 +237,9 @@ def fingerprint(
     """A digest of everything an export of ``module`` on ``example`` can be
     seen to depend on (module docstring), or None if it cannot be taken."""
     try:
-        described = _Fingerprint().value(module)
+        # Not while an export on another thread has swapped fake tensors in.
+        with TRACE_LOCK:
+            described = _Fingerprint().value(module)
     except Exception:
         return None
     shape = ("batch", *example.shape[1:]) if dynamic_batch else tuple(example.shape)

@@ -59,6 +59,10 @@ CACHE_SIZE = 64
 #: ``compile(..., cache=...)`` says otherwise, or ``TAYLOR_MLIR_CACHE=0``).
 DISK_CACHE = True
 
+#: Whether a compile looks its model up by fingerprint before exporting it
+#: (False: always export; the import is still taken from disk).
+FINGERPRINT = True
+
 #: The disk cache's size bound, in bytes; the least recently used entries
 #: (by modification time, which a hit refreshes) are removed beyond it.
 MAX_DISK_BYTES = 512 * 1024 * 1024
@@ -376,6 +380,7 @@ def compile_cache_info() -> dict[str, Any]:
 __all__ = [
     "CACHE_SIZE",
     "DISK_CACHE",
+    "FINGERPRINT",
     "MAX_DISK_BYTES",
     "cache_dir",
     "clear_compile_cache",

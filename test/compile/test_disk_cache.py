@@ -201,7 +201,7 @@ def test_another_operator_shares_the_import(cache_dir):
     assert relative_error(wl(x), want) <= 1e-10
 
 
-def test_without_the_self_check_only_the_import_is_reused(cache_dir):
+def test_without_the_self_check_only_the_import_is_reused(cache_dir, monkeypatch):
     # An unvalidated fingerprint is never trusted: export, then the import
     # from disk.
     x = inputs(4, 3)
@@ -211,6 +211,12 @@ def test_without_the_self_check_only_the_import_is_reused(cache_dir):
     assert delta["fingerprint_hits"] == 0 and delta["disk_hits"] == 1
     assert lap.artifact.origin == "disk: exported graph"
     assert EXPORT in lap.artifact.timings and IMPORT not in lap.artifact.timings
+    assert relative_error(lap(x), ref.laplacian(model, x)[:, 0]) <= 1e-10
+    # The same with the fingerprint lookup off, and the self-check on.
+    monkeypatch.setattr(compile_cache, "FINGERPRINT", False)
+    lap, delta = compile_fresh_process(model, "laplacian", x)
+    assert delta["fingerprint_hits"] == 0 and delta["disk_hits"] == 1
+    assert EXPORT in lap.artifact.timings and "self-check" in lap.artifact.timings
     assert relative_error(lap(x), ref.laplacian(model, x)[:, 0]) <= 1e-10
 
 
