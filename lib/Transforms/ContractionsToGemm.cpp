@@ -3,14 +3,14 @@
 // Implements `taylor-contractions-to-gemm`. The coefficient contractions of
 // the Taylor rules loop over directions, data and features, e.g.
 // `f[r, b, h] += x[r, b, d] * w[d, h]`, and carry unused placeholder inputs.
-// When the loops split into row loops M (in `a` and `out`), column loops N
-// (in `b` and `out`) and reduction loops K (in `a` and `b`), each group
+// When upstream's contraction analysis (`linalg::isaContractionOpInterface`,
+// `linalg::inferContractionDims`) splits the loops into row loops M, column
+// loops N and reduction loops K, with no batch loop, and each group is
 // contiguous and in the same order in every operand, the contraction is one
 // matrix product of the operands collapsed to 2-D: this pass rewrites it into
-// a canonical three-loop generic `out[m, n] += a[m, k] * b[k, n]` (operands
-// possibly transposed) marked `taylor.gemm`, between `tensor.collapse_shape`
-// and `tensor.expand_shape` — the form `taylor-gemm-to-blas` turns into a
-// BLAS call after bufferization.
+// a `linalg.matmul` (with `indexing_maps` for a transposed operand) between
+// `tensor.collapse_shape` and `tensor.expand_shape` — the form
+// `taylor-gemm-to-blas` turns into a BLAS call after bufferization.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +23,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/BitVector.h"
 
 namespace mlir {
 namespace taylor {
@@ -42,6 +43,16 @@ SmallVector<unsigned> loopsOf(AffineMap map) {
   for (AffineExpr e : map.getResults())
     loops.push_back(cast<AffineDimExpr>(e).getPosition());
   return loops;
+}
+
+/// The elements of `loops` that are in `group`, in the order of `loops`.
+SmallVector<unsigned> inOrderOf(ArrayRef<unsigned> loops,
+                                ArrayRef<unsigned> group) {
+  SmallVector<unsigned> result;
+  for (unsigned d : loops)
+    if (llvm::is_contained(group, d))
+      result.push_back(d);
+  return result;
 }
 
 /// Whether `loops` is `first` followed by `second`.
@@ -65,113 +76,158 @@ Value collapseTo2D(OpBuilder &b, Location loc, Value value, unsigned split) {
       b, loc, value, SmallVector<ReassociationIndices>{first, second});
 }
 
+/// The indexing maps of `linalg.matmul` on `a` ([m, k], or [k, m] if
+/// `transA`) and `b` ([k, n], or [n, k] if `transB`).
+SmallVector<AffineMap> matmulMaps(MLIRContext *ctx, bool transA, bool transB) {
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  auto map = [&](AffineExpr x, AffineExpr y) {
+    return AffineMap::get(3, 0, {x, y}, ctx);
+  };
+  return {transA ? map(k, m) : map(m, k), transB ? map(n, k) : map(k, n),
+          map(m, n)};
+}
+
+/// Drops the inputs whose values the body never reads from a one-result
+/// reduction generic with two read inputs (the placeholder operands of the
+/// Taylor rules), so that upstream's contraction analysis, which wants two
+/// inputs, can see a contraction in it.
+struct DropUnreadInputs : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+        op.getNumReductionLoops() == 0)
+      return rewriter.notifyMatchFailure(op, "not a one-result reduction");
+    Block *body = op.getBody();
+    SmallVector<unsigned> read;
+    for (unsigned i = 0, e = op.getNumDpsInputs(); i < e; ++i)
+      if (!body->getArgument(i).use_empty())
+        read.push_back(i);
+    if (read.size() == op.getNumDpsInputs())
+      return rewriter.notifyMatchFailure(op, "every input is read");
+    if (read.size() != 2)
+      return rewriter.notifyMatchFailure(op, "not two read inputs");
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> newMaps;
+    for (unsigned i : read) {
+      inputs.push_back(op.getDpsInputs()[i]);
+      newMaps.push_back(maps[i]);
+    }
+    newMaps.push_back(maps.back());
+    auto generic = linalg::GenericOp::create(
+        rewriter, op.getLoc(), op.getResultTypes(), inputs, op.getDpsInits(),
+        newMaps, op.getIteratorTypesArray());
+    rewriter.inlineRegionBefore(op.getRegion(), generic.getRegion(),
+                                generic.getRegion().end());
+    BitVector unread(body->getNumArguments());
+    for (unsigned i = 0, e = op.getNumDpsInputs(); i < e; ++i)
+      unread[i] = !llvm::is_contained(read, i);
+    body->eraseArguments(unread);
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+/// Whether `body` (of a two-input, one-output structured op) is exactly
+/// `yield(out + a * b)` (either operand order), `a`, `b` and `out` its
+/// block arguments.
+bool isMultiplyAdd(Block *body) {
+  if (body->getNumArguments() != 3 || body->getOperations().size() != 3)
+    return false;
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  BlockArgument out = body->getArgument(2);
+  if (!add || (add.getLhs() != out && add.getRhs() != out))
+    return false;
+  auto mul = (add.getLhs() == out ? add.getRhs() : add.getLhs())
+                 .getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return false;
+  auto isInput = [&](Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    return arg && arg.getOwner() == body && arg.getArgNumber() < 2;
+  };
+  return isInput(mul.getLhs()) && isInput(mul.getRhs()) &&
+         mul.getLhs() != mul.getRhs();
+}
+
+/// A contraction `c += a * b` (upstream's definition) whose M, N and K loops
+/// are contiguous groups in one order in every operand, and which has no
+/// batch loop, as a `linalg.matmul` of its operands collapsed to 2-D.
 struct ContractionToGemm : public OpRewritePattern<linalg::GenericOp> {
   ContractionToGemm(MLIRContext *ctx, unsigned &counter)
       : OpRewritePattern<linalg::GenericOp>(ctx), counter(counter) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op->hasAttr("taylor.gemm"))
-      return rewriter.notifyMatchFailure(op, "already a GEMM");
-    if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1)
-      return rewriter.notifyMatchFailure(op, "not a one-output tensor generic");
-    Type element = getElementTypeOrSelf(op.getResult(0).getType());
-    if (!element.isF32() && !element.isF64())
-      return rewriter.notifyMatchFailure(op, "not f32 or f64");
-    Block *body = op.getBody();
-    if (!body->getOps<linalg::IndexOp>().empty())
-      return rewriter.notifyMatchFailure(op, "the body reads loop indices");
-    // The body: out + x * y, x and y block arguments of two inputs.
-    auto yield = cast<linalg::YieldOp>(body->getTerminator());
-    auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-    BlockArgument out = body->getArgument(op.getNumDpsInputs());
-    if (!add || (add.getLhs() != out && add.getRhs() != out))
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    if (!linalg::isaContractionOpInterface(op))
+      return rewriter.notifyMatchFailure(op, "not a contraction");
+    // Upstream's body check looks through any one-operand op (meant for
+    // casts, it takes `out + exp(a * b)` too): the body must be exactly
+    // `out + a * b` on the block arguments.
+    if (!isMultiplyAdd(op.getBody()))
       return rewriter.notifyMatchFailure(op, "body is not out + a * b");
-    auto mul = (add.getLhs() == out ? add.getRhs() : add.getLhs())
-                   .getDefiningOp<arith::MulFOp>();
-    if (!mul || mul->getBlock() != body || body->getOperations().size() != 3)
-      return rewriter.notifyMatchFailure(op, "body is not out + a * b");
-    auto lhs = dyn_cast<BlockArgument>(mul.getLhs());
-    auto rhs = dyn_cast<BlockArgument>(mul.getRhs());
-    if (!lhs || !rhs || lhs == rhs || lhs.getOwner() != body ||
-        rhs.getOwner() != body || lhs.getArgNumber() >= op.getNumDpsInputs() ||
-        rhs.getArgNumber() >= op.getNumDpsInputs())
-      return rewriter.notifyMatchFailure(op, "the factors are not two inputs");
-
-    OpOperand *a = op.getDpsInputOperand(lhs.getArgNumber());
-    OpOperand *b = op.getDpsInputOperand(rhs.getArgNumber());
+    OpOperand *a = op.getDpsInputOperand(0);
+    OpOperand *b = op.getDpsInputOperand(1);
     OpOperand *c = op.getDpsInitOperand(0);
-    AffineMap mapA = op.getMatchingIndexingMap(a);
-    AffineMap mapB = op.getMatchingIndexingMap(b);
-    AffineMap mapC = op.getMatchingIndexingMap(c);
-    if (!mapA.isProjectedPermutation() || !mapB.isProjectedPermutation() ||
-        !mapC.isProjectedPermutation())
-      return rewriter.notifyMatchFailure(op, "maps are not permutations");
+    Type element = getElementTypeOrSelf(c->get().getType());
+    if ((!element.isF32() && !element.isF64()) ||
+        getElementTypeOrSelf(a->get().getType()) != element ||
+        getElementTypeOrSelf(b->get().getType()) != element)
+      return rewriter.notifyMatchFailure(op, "not f32 or f64 throughout");
 
-    // Classify the loops: M (a, out), N (b, out), K (a, b; reduction).
-    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-    SmallVector<unsigned> loopsA = loopsOf(mapA), loopsB = loopsOf(mapB),
-                          loopsC = loopsOf(mapC);
-    SmallVector<unsigned> rowsA, colsB, reductionsA, reductionsB;
-    for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d) {
-      bool inA = mapA.isFunctionOfDim(d), inB = mapB.isFunctionOfDim(d),
-           inC = mapC.isFunctionOfDim(d);
-      bool isM = inA && inC && !inB, isN = inB && inC && !inA,
-           isK = inA && inB && !inC &&
-                 iterators[d] == utils::IteratorType::reduction;
-      if (!isM && !isN && !isK)
-        return rewriter.notifyMatchFailure(
-            op, "a loop is neither a row, a column nor a reduction");
-    }
-    auto inC = [&](unsigned d) { return mapC.isFunctionOfDim(d); };
-    for (unsigned d : loopsA)
-      (inC(d) ? rowsA : reductionsA).push_back(d);
-    for (unsigned d : loopsB)
-      (inC(d) ? colsB : reductionsB).push_back(d);
-    if (rowsA.empty() || colsB.empty() || reductionsA.empty() ||
-        reductionsA != reductionsB || !isConcatenation(loopsC, rowsA, colsB))
+    FailureOr<linalg::ContractionDimensions> dims =
+        linalg::inferContractionDims(op);
+    if (failed(dims))
+      return rewriter.notifyMatchFailure(op, "no contraction dimensions");
+    if (!dims->batch.empty())
+      return rewriter.notifyMatchFailure(op, "a batch loop");
+    if (dims->m.empty() || dims->n.empty() || dims->k.empty() ||
+        dims->m.size() + dims->n.size() + dims->k.size() != op.getNumLoops())
+      return rewriter.notifyMatchFailure(
+          op, "a loop is neither a row, a column nor a reduction");
+
+    // Each group contiguous and in one order in every operand.
+    SmallVector<unsigned> loopsA = loopsOf(op.getMatchingIndexingMap(a)),
+                          loopsB = loopsOf(op.getMatchingIndexingMap(b)),
+                          loopsC = loopsOf(op.getMatchingIndexingMap(c));
+    SmallVector<unsigned> rows = inOrderOf(loopsC, dims->m),
+                          cols = inOrderOf(loopsC, dims->n),
+                          reductions = inOrderOf(loopsA, dims->k);
+    if (!isConcatenation(loopsC, rows, cols) ||
+        inOrderOf(loopsB, dims->k) != reductions)
       return rewriter.notifyMatchFailure(
           op, "the operands do not hold M, N and K as contiguous groups in "
               "one order");
-    bool transA = !isConcatenation(loopsA, rowsA, reductionsA);
-    bool transB = !isConcatenation(loopsB, reductionsB, colsB);
-    if ((transA && !isConcatenation(loopsA, reductionsA, rowsA)) ||
-        (transB && !isConcatenation(loopsB, colsB, reductionsB)))
+    bool transA = !isConcatenation(loopsA, rows, reductions);
+    bool transB = !isConcatenation(loopsB, reductions, cols);
+    if ((transA && !isConcatenation(loopsA, reductions, rows)) ||
+        (transB && !isConcatenation(loopsB, cols, reductions)))
       return rewriter.notifyMatchFailure(op, "groups are interleaved");
 
     Location loc = op.getLoc();
     Value a2 = collapseTo2D(rewriter, loc, a->get(),
-                            transA ? reductionsA.size() : rowsA.size());
+                            transA ? reductions.size() : rows.size());
     Value b2 = collapseTo2D(rewriter, loc, b->get(),
-                            transB ? colsB.size() : reductionsB.size());
-    Value c2 = collapseTo2D(rewriter, loc, c->get(), rowsA.size());
-    MLIRContext *ctx = op.getContext();
-    AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
-               k = getAffineDimExpr(2, ctx);
-    auto map = [&](AffineExpr x, AffineExpr y) {
-      return AffineMap::get(3, 0, {x, y}, ctx);
-    };
-    SmallVector<AffineMap> maps = {transA ? map(k, m) : map(m, k),
-                                   transB ? map(n, k) : map(k, n), map(m, n)};
-    SmallVector<utils::IteratorType> gemmIterators = {
-        utils::IteratorType::parallel, utils::IteratorType::parallel,
-        utils::IteratorType::reduction};
-    bool outFirst = add.getLhs() == out;
-    auto gemm = linalg::GenericOp::create(
-        rewriter, loc, c2.getType(), ValueRange{a2, b2}, ValueRange{c2}, maps,
-        gemmIterators, [&](OpBuilder &bb, Location l, ValueRange args) {
-          Value product = arith::MulFOp::create(bb, l, args[0], args[1]);
-          Value sum = outFirst ? arith::AddFOp::create(bb, l, args[2], product)
-                               : arith::AddFOp::create(bb, l, product, args[2]);
-          linalg::YieldOp::create(bb, l, sum);
-        });
-    gemm->setAttr("taylor.gemm", rewriter.getUnitAttr());
+                            transB ? cols.size() : reductions.size());
+    Value c2 = collapseTo2D(rewriter, loc, c->get(), rows.size());
+    auto gemm = linalg::MatmulOp::create(
+        rewriter, loc, TypeRange{c2.getType()}, ValueRange{a2, b2},
+        ValueRange{c2},
+        {rewriter.getNamedAttr("indexing_maps",
+                               rewriter.getAffineMapArrayAttr(matmulMaps(
+                                   op.getContext(), transA, transB)))});
     Value result = gemm.getResult(0);
     if (result.getType() != op.getResult(0).getType()) {
       auto type = cast<RankedTensorType>(op.getResult(0).getType());
       ReassociationIndices first, second;
       for (int64_t i = 0; i < type.getRank(); ++i)
-        (static_cast<size_t>(i) < rowsA.size() ? first : second).push_back(i);
+        (static_cast<size_t>(i) < rows.size() ? first : second).push_back(i);
       result = tensor::ExpandShapeOp::create(
           rewriter, loc, type, result,
           SmallVector<ReassociationIndices>{first, second},
@@ -185,17 +241,21 @@ struct ContractionToGemm : public OpRewritePattern<linalg::GenericOp> {
   unsigned &counter;
 };
 
-/// Reads the source of a 2-D `linalg.transpose` feeding a matrix product
+/// Reads the source of a 2-D `linalg.transpose` feeding a `linalg.matmul`
 /// through the transposed map instead: BLAS takes the transpose as a flag,
 /// the transposed copy (of `nn.Linear`'s weights, at every call) goes.
-struct FoldTransposeIntoGemm : public OpRewritePattern<linalg::GenericOp> {
+struct FoldTransposeIntoGemm : public OpRewritePattern<linalg::MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
-  LogicalResult matchAndRewrite(linalg::GenericOp op,
+  LogicalResult matchAndRewrite(linalg::MatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!op->hasAttr("taylor.gemm") || !op.hasPureTensorSemantics())
-      return rewriter.notifyMatchFailure(op, "not a GEMM on tensors");
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not on tensors");
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (llvm::any_of(maps, [](AffineMap map) {
+          return map.getNumResults() != 2 || !map.isProjectedPermutation();
+        }))
+      return rewriter.notifyMatchFailure(op, "an operand is broadcast");
     SmallVector<Value> inputs = op.getDpsInputs();
     bool changed = false;
     for (unsigned i = 0; i < 2; ++i) {
@@ -304,8 +364,8 @@ struct SplitSumOfProducts : public OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op->hasAttr("taylor.gemm") || !op.hasPureTensorSemantics() ||
-        op.getNumDpsInits() != 1 || op.getNumReductionLoops() == 0)
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+        op.getNumReductionLoops() == 0)
       return rewriter.notifyMatchFailure(op, "not a one-result reduction");
     Block *body = op.getBody();
     unsigned numInputs = op.getNumDpsInputs();
@@ -375,21 +435,10 @@ struct TaylorContractionsToGemmPass
   using Base::Base;
 
   void runOnOperation() override {
-    // Named matrix products (torch-mlir's linalg.matmul) as generics first.
-    SmallVector<linalg::MatmulOp> named;
-    getOperation().walk([&](linalg::MatmulOp op) {
-      if (op.hasPureTensorSemantics())
-        named.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    for (linalg::MatmulOp op : named) {
-      rewriter.setInsertionPoint(op);
-      (void)linalg::generalizeNamedOp(rewriter, op);
-    }
     unsigned rewritten = 0;
     RewritePatternSet patterns(&getContext());
     patterns.add<ContractionToGemm>(&getContext(), rewritten);
-    patterns.add<SplitIndependentResults, SplitSumOfProducts,
+    patterns.add<DropUnreadInputs, SplitIndependentResults, SplitSumOfProducts,
                  FoldTransposeIntoGemm>(&getContext());
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);

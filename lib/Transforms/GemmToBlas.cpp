@@ -1,9 +1,10 @@
 //===- GemmToBlas.cpp - Matrix products as BLAS calls ---------------------===//
 //
-// Implements `taylor-gemm-to-blas`. After bufferization, every generic that
-// `taylor-contractions-to-gemm` marked `taylor.gemm` (`c[m, n] += a * b` on
-// 2-D memrefs, `a` and `b` possibly transposed) whose operands have unit
-// inner strides becomes a call of `taylor_cblas_dgemm` / `taylor_cblas_sgemm`
+// Implements `taylor-gemm-to-blas`. After bufferization, every
+// `linalg.matmul` (`c[m, n] += a * b` on 2-D memrefs of f32 or f64, `a` and
+// `b` possibly transposed through `indexing_maps`, as
+// `taylor-contractions-to-gemm` emits them) whose operands have unit inner
+// strides becomes a call of `taylor_cblas_dgemm` / `taylor_cblas_sgemm`
 // with the CBLAS signature (row-major, ILP64 integers). The JIT resolves
 // these symbols to an optimized BLAS (taylor_mlir.blas). The product
 // accumulates into `c` (beta = 1), unless `c` was just filled with zeros:
@@ -35,6 +36,33 @@ namespace {
 
 /// CBLAS enum values.
 constexpr int32_t kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+
+/// Whether `op` is a product BLAS computes: f32 or f64 throughout, on
+/// buffers, `a` and `b` each read as `[m, k]` / `[k, n]` or transposed (no
+/// broadcast operand).
+bool isBlasProduct(linalg::MatmulOp op) {
+  if (!op.hasPureBufferSemantics())
+    return false;
+  Type element = getElementTypeOrSelf(op.getDpsInits()[0].getType());
+  if (!element.isF32() && !element.isF64())
+    return false;
+  for (Value v : op.getDpsInputs())
+    if (getElementTypeOrSelf(v.getType()) != element)
+      return false;
+  // a reads (m, k) or (k, m), b (k, n) or (n, k), c (m, n).
+  MLIRContext *ctx = op.getContext();
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  auto reads = [](AffineMap map, AffineExpr x, AffineExpr y) {
+    return map.getNumResults() == 2 &&
+           ((map.getResult(0) == x && map.getResult(1) == y) ||
+            (map.getResult(0) == y && map.getResult(1) == x));
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  return reads(maps[0], m, k) && reads(maps[1], k, n) &&
+         maps[2].getNumResults() == 2 && maps[2].getResult(0) == m &&
+         maps[2].getResult(1) == n;
+}
 
 /// Whether the innermost stride of `type` is statically 1.
 bool hasUnitInnerStride(MemRefType type) {
@@ -102,7 +130,7 @@ bool usesAllocation(Operation *op, Value alloc) {
 /// The zero `linalg.fill` of the whole of `c`'s allocation that the product
 /// `op` would accumulate onto, if nothing in between touches the allocation;
 /// else null. BLAS can then write `c` with beta = 0 and the fill can go.
-linalg::FillOp findZeroFill(linalg::GenericOp op, Value c) {
+linalg::FillOp findZeroFill(linalg::MatmulOp op, Value c) {
   Value alloc = fullyViewedAllocation(c);
   if (!alloc)
     return nullptr;
@@ -125,18 +153,18 @@ struct TaylorGemmToBlasPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<linalg::GenericOp> gemms;
-    module.walk([&](linalg::GenericOp op) {
-      if (op->hasAttr("taylor.gemm") && op.hasPureBufferSemantics())
+    SmallVector<linalg::MatmulOp> gemms;
+    module.walk([&](linalg::MatmulOp op) {
+      if (isBlasProduct(op))
         gemms.push_back(op);
     });
     // Zero fills found before any product is rewritten (the calls hide
     // which buffers they write).
     DenseMap<Operation *, linalg::FillOp> fills;
-    for (linalg::GenericOp op : gemms)
+    for (linalg::MatmulOp op : gemms)
       if (linalg::FillOp fill = findZeroFill(op, op.getDpsInits()[0]))
         fills[op] = fill;
-    for (linalg::GenericOp op : gemms) {
+    for (linalg::MatmulOp op : gemms) {
       linalg::FillOp fill = fills.lookup(op);
       if (failed(rewrite(op, /*overwrite=*/static_cast<bool>(fill)))) {
         op->emitRemark() << "taylor-gemm-to-blas: left as loops (operands "
@@ -153,7 +181,7 @@ struct TaylorGemmToBlasPass
 
   /// Replaces `op` by a BLAS call; with `overwrite`, the call ignores what
   /// `c` holds (beta = 0).
-  LogicalResult rewrite(linalg::GenericOp op, bool overwrite) {
+  LogicalResult rewrite(linalg::MatmulOp op, bool overwrite) {
     Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
           c = op.getDpsInits()[0];
     for (Value v : {a, b, c})

@@ -29,20 +29,27 @@ using namespace mlir;
 
 namespace {
 
-/// The loops of a contraction to tile: the parallel loops before the last
-/// one (the rows), the last parallel loop (`n`) and the reductions (`k`).
+/// The loops of a contraction to tile: the parallel loops but `n` (the
+/// rows), the last parallel loop (`n`) and the reductions (`k`).
 struct ContractionLoops {
   SmallVector<unsigned> rows;
   unsigned n;
   SmallVector<unsigned> reductions;
 };
 
-/// The loops of `op` if it is a contraction whose innermost loop reduces,
-/// with an operand indexed by `k` and `n` (`b`) and one indexed by `k` but
-/// not `n` (`a`), and at least one row loop.
+/// The loops of `op` if it is a contraction whose innermost loop reduces:
+/// for two of its inputs `a` and `b` and its first output, upstream's
+/// contraction analysis (`linalg::inferContractionDims`) finds reduction
+/// loops K (of `a` and `b`, not the output) among which the innermost loop,
+/// and column loops N (of `b` and the output, not `a`) among which the last
+/// parallel loop `n`; there is at least one other parallel loop (a row).
+/// Inputs the body does not read (the placeholders of the Taylor rules) and
+/// further outputs with the same loops (the coefficients of standard Taylor
+/// mode computed in one loop nest) do not matter.
 std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op) {
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  if (iterators.empty() || iterators.back() != utils::IteratorType::reduction)
+  if (iterators.empty() || iterators.back() != utils::IteratorType::reduction ||
+      op.getNumDpsInits() == 0)
     return std::nullopt;
   ContractionLoops loops;
   SmallVector<unsigned> parallel;
@@ -56,21 +63,22 @@ std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op) {
     return std::nullopt;
   loops.n = parallel.back();
   loops.rows.assign(parallel.begin(), parallel.end() - 1);
-  bool hasA = false, hasB = false;
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    AffineMap map = op.getMatchingIndexingMap(input);
-    bool usesK = llvm::any_of(
-        loops.reductions, [&](unsigned k) { return map.isFunctionOfDim(k); });
-    if (!usesK)
-      continue;
-    if (map.isFunctionOfDim(loops.n))
-      hasB = true;
-    else
-      hasA = true;
+  unsigned innermost = iterators.size() - 1;
+  AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  SmallVector<OpOperand *> inputs = op.getDpsInputOperands();
+  for (OpOperand *a : inputs) {
+    for (OpOperand *b : inputs) {
+      if (a == b)
+        continue;
+      FailureOr<linalg::ContractionDimensions> dims =
+          linalg::inferContractionDims({op.getMatchingIndexingMap(a),
+                                        op.getMatchingIndexingMap(b), out});
+      if (succeeded(dims) && llvm::is_contained(dims->k, innermost) &&
+          llvm::is_contained(dims->n, loops.n))
+        return loops;
+    }
   }
-  if (!hasA || !hasB)
-    return std::nullopt;
-  return loops;
+  return std::nullopt;
 }
 
 struct TaylorTileContractionsPass
@@ -81,10 +89,11 @@ struct TaylorTileContractionsPass
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> candidates;
     getOperation().walk([&](linalg::LinalgOp op) {
-      // Matrix products that will call BLAS (taylor-contractions-to-gemm)
-      // stay as they are.
-      if (op.hasPureTensorSemantics() && !op->hasAttr("taylor.gemm") &&
-          matchContraction(op))
+      // Matrix products that will call BLAS (taylor-contractions-to-gemm
+      // made them `linalg.matmul`s) stay as they are.
+      if (skipMatmuls && isa<linalg::MatmulOp>(op))
+        return;
+      if (op.hasPureTensorSemantics() && matchContraction(op))
         candidates.push_back(op);
     });
     IRRewriter rewriter(&getContext());

@@ -15,14 +15,9 @@
 // CHECK-DAG:     %[[NT2:.*]] = arith.constant 111 : i32
 // CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f64
 // CHECK:         call @taylor_cblas_dgemm(%[[ROW]], %[[NT1]], %[[NT2]], %{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %[[PA]], %{{.*}}, %[[PB]], %{{.*}}, %[[ONE]], %[[PC]], %{{.*}})
-// CHECK-NOT:     linalg.generic
+// CHECK-NOT:     linalg.matmul
 func.func @plain(%a: memref<24x5xf64>, %b: memref<5x16xf64>, %c: memref<24x16xf64>) {
-  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<24x5xf64>, memref<5x16xf64>) outs(%c : memref<24x16xf64>) attrs = {taylor.gemm} {
-  ^bb0(%x: f64, %y: f64, %o: f64):
-    %m = arith.mulf %x, %y : f64
-    %s = arith.addf %o, %m : f64
-    linalg.yield %s : f64
-  }
+  linalg.matmul ins(%a, %b : memref<24x5xf64>, memref<5x16xf64>) outs(%c : memref<24x16xf64>)
   return
 }
 
@@ -33,30 +28,18 @@ func.func @plain(%a: memref<24x5xf64>, %b: memref<5x16xf64>, %c: memref<24x16xf6
 // CHECK-DAG:     %[[T:.*]] = arith.constant 112 : i32
 // CHECK:         call @taylor_cblas_sgemm(%{{.*}}, %[[N]], %[[T]],
 func.func @transposed_b(%a: memref<?x5xf32>, %b: memref<16x5xf32>, %c: memref<?x16xf32>) {
-  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<?x5xf32>, memref<16x5xf32>) outs(%c : memref<?x16xf32>) attrs = {taylor.gemm} {
-  ^bb0(%x: f32, %y: f32, %o: f32):
-    %m = arith.mulf %x, %y : f32
-    %s = arith.addf %m, %o : f32
-    linalg.yield %s : f32
-  }
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>] ins(%a, %b : memref<?x5xf32>, memref<16x5xf32>) outs(%c : memref<?x16xf32>)
   return
 }
 
 // A column slice (inner stride 2) cannot be passed to BLAS: left as loops.
 // CHECK-LABEL: func.func @strided(
-// CHECK:         linalg.generic
+// CHECK:         linalg.matmul
 func.func @strided(%a: memref<4x5xf64, strided<[10, 2]>>, %b: memref<5x6xf64>, %c: memref<4x6xf64>) {
   // expected-remark @+1 {{taylor-gemm-to-blas: left as loops (operands without unit inner strides)}}
-  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<4x5xf64, strided<[10, 2]>>, memref<5x6xf64>) outs(%c : memref<4x6xf64>) attrs = {taylor.gemm} {
-  ^bb0(%x: f64, %y: f64, %o: f64):
-    %m = arith.mulf %x, %y : f64
-    %s = arith.addf %o, %m : f64
-    linalg.yield %s : f64
-  }
+  linalg.matmul ins(%a, %b : memref<4x5xf64, strided<[10, 2]>>, memref<5x6xf64>) outs(%c : memref<4x6xf64>)
   return
 }
-
-#gemm_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
 
 // A product onto a freshly zero-filled allocation (through a reshape, with
 // an unrelated op in between): the fill goes, BLAS overwrites (beta = 0).
@@ -74,18 +57,8 @@ func.func @zero_filled(%a: memref<6x5xf64>, %b: memref<5x4xf64>, %other: memref<
   linalg.fill ins(%zero : f64) outs(%alloc : memref<2x3x4xf64>)
   linalg.fill ins(%zero : f64) outs(%other : memref<3xf64>)
   %c = memref.collapse_shape %alloc [[0, 1], [2]] : memref<2x3x4xf64> into memref<6x4xf64>
-  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c : memref<6x4xf64>) attrs = {taylor.gemm} {
-  ^bb0(%x: f64, %y: f64, %o: f64):
-    %m = arith.mulf %x, %y : f64
-    %s = arith.addf %o, %m : f64
-    linalg.yield %s : f64
-  }
-  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c : memref<6x4xf64>) attrs = {taylor.gemm} {
-  ^bb0(%x: f64, %y: f64, %o: f64):
-    %m = arith.mulf %x, %y : f64
-    %s = arith.addf %o, %m : f64
-    linalg.yield %s : f64
-  }
+  linalg.matmul ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c : memref<6x4xf64>)
+  linalg.matmul ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c : memref<6x4xf64>)
   memref.copy %alloc, %out : memref<2x3x4xf64> to memref<2x3x4xf64>
   memref.dealloc %alloc : memref<2x3x4xf64>
   return
@@ -109,39 +82,35 @@ func.func @fill_kept(%a: memref<6x5xf64>, %b: memref<5x4xf64>, %arg: memref<6x4x
   %two = arith.constant 2.0 : f64
   %c1 = memref.alloc() : memref<6x4xf64>
   linalg.fill ins(%two : f64) outs(%c1 : memref<6x4xf64>)
-  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c1 : memref<6x4xf64>) attrs = {taylor.gemm} {
-  ^bb0(%x: f64, %y: f64, %o: f64):
-    %m = arith.mulf %x, %y : f64
-    %s = arith.addf %o, %m : f64
-    linalg.yield %s : f64
-  }
+  linalg.matmul ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c1 : memref<6x4xf64>)
   %c2 = memref.alloc() : memref<6x4xf64>
   linalg.fill ins(%zero : f64) outs(%c2 : memref<6x4xf64>)
   memref.copy %c2, %sink : memref<6x4xf64> to memref<6x4xf64>
-  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c2 : memref<6x4xf64>) attrs = {taylor.gemm} {
-  ^bb0(%x: f64, %y: f64, %o: f64):
-    %m = arith.mulf %x, %y : f64
-    %s = arith.addf %o, %m : f64
-    linalg.yield %s : f64
-  }
+  linalg.matmul ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%c2 : memref<6x4xf64>)
   %c3 = memref.alloc() : memref<12x4xf64>
   %half = memref.subview %c3[0, 0] [6, 4] [1, 1] : memref<12x4xf64> to memref<6x4xf64, strided<[4, 1]>>
   linalg.fill ins(%zero : f64) outs(%half : memref<6x4xf64, strided<[4, 1]>>)
-  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%half : memref<6x4xf64, strided<[4, 1]>>) attrs = {taylor.gemm} {
-  ^bb0(%x: f64, %y: f64, %o: f64):
-    %m = arith.mulf %x, %y : f64
-    %s = arith.addf %o, %m : f64
-    linalg.yield %s : f64
-  }
+  linalg.matmul ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%half : memref<6x4xf64, strided<[4, 1]>>)
   linalg.fill ins(%zero : f64) outs(%arg : memref<6x4xf64>)
-  linalg.generic {indexing_maps = #gemm_maps, iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%arg : memref<6x4xf64>) attrs = {taylor.gemm} {
-  ^bb0(%x: f64, %y: f64, %o: f64):
-    %m = arith.mulf %x, %y : f64
-    %s = arith.addf %o, %m : f64
-    linalg.yield %s : f64
-  }
+  linalg.matmul ins(%a, %b : memref<6x5xf64>, memref<5x4xf64>) outs(%arg : memref<6x4xf64>)
   memref.dealloc %c1 : memref<6x4xf64>
   memref.dealloc %c2 : memref<6x4xf64>
   memref.dealloc %c3 : memref<12x4xf64>
   return
+}
+
+// Not a BLAS product (no call, no remark): integers; f32 factors
+// accumulated in f64; a product on tensors.
+// CHECK-LABEL: func.func @not_blas(
+// CHECK-NOT:     call
+// CHECK:         linalg.matmul ins(%{{.*}} : memref<4x5xi32>
+// CHECK:         linalg.matmul ins(%{{.*}} : memref<4x5xf32>
+// CHECK:         linalg.matmul ins(%{{.*}} : tensor<4x5xf64>
+func.func @not_blas(%ai: memref<4x5xi32>, %bi: memref<5x6xi32>, %ci: memref<4x6xi32>,
+                    %af: memref<4x5xf32>, %bf: memref<5x6xf32>, %cd: memref<4x6xf64>,
+                    %at: tensor<4x5xf64>, %bt: tensor<5x6xf64>, %ct: tensor<4x6xf64>) -> tensor<4x6xf64> {
+  linalg.matmul ins(%ai, %bi : memref<4x5xi32>, memref<5x6xi32>) outs(%ci : memref<4x6xi32>)
+  linalg.matmul ins(%af, %bf : memref<4x5xf32>, memref<5x6xf32>) outs(%cd : memref<4x6xf64>)
+  %r = linalg.matmul ins(%at, %bt : tensor<4x5xf64>, tensor<5x6xf64>) outs(%ct : tensor<4x6xf64>) -> tensor<4x6xf64>
+  return %r : tensor<4x6xf64>
 }

@@ -57,7 +57,7 @@ func.func @mlp(%x: tensor<4x3xf64>, %w: tensor<3x5xf64>, %b: tensor<5xf64>) -> t
 
 // The adjoints of the matmul reach the BLAS path again.
 // GEMM-LABEL: func.func @mlp_vjp(
-// GEMM-COUNT-2: taylor.gemm
+// GEMM-COUNT-2: linalg.matmul
 
 // A sum of squares: the init's adjoint is zero (a fill), and x, read twice,
 // gets two contributions accumulated in place (the second generic's init is

@@ -1,6 +1,12 @@
-// RUN: taylor-opt %s --taylor-tile-contractions -split-input-file | FileCheck %s
+// RUN: taylor-opt %s --taylor-tile-contractions=skip-matmuls=false -split-input-file | FileCheck %s
+// RUN: taylor-opt %s --taylor-tile-contractions -split-input-file | FileCheck %s --check-prefix=DEFAULT
 
 // A matmul: rows tiled by 8, and inside a tile the loops run k, rows, n.
+// By default, linalg.matmul is left for taylor-gemm-to-blas.
+// DEFAULT-LABEL: func.func @matmul
+// DEFAULT-NOT: scf.for
+// DEFAULT: linalg.matmul
+// DEFAULT-NEXT: return
 // CHECK-DAG: #[[A:.+]] = affine_map<(d0, d1, d2) -> (d1, d0)>
 // CHECK-DAG: #[[B:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[C:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -25,6 +31,8 @@ func.func @matmul(%a: tensor<16x4xf64>, %b: tensor<4x32xf64>, %c: tensor<16x32xf
 // CHECK-DAG: #[[W:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d3)>
 // CHECK-DAG: #[[O:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
 // CHECK-LABEL: func.func @coefficients
+// DEFAULT-LABEL: func.func @coefficients
+// DEFAULT: scf.for
 // CHECK: scf.for %[[R:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
 // CHECK: scf.for %[[B:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
 // CHECK: tensor.extract_slice %{{.+}}[%[[R]], %[[B]], 0] [1, 4, 5] [1, 1, 1] : tensor<3x4x5xf64> to tensor<1x4x5xf64>
@@ -56,4 +64,47 @@ func.func @row_sum(%x: tensor<16x4xf64>, %o: tensor<16xf64>) -> tensor<16xf64> {
       linalg.yield %s : f64
     }
   return %r : tensor<16xf64>
+}
+
+// -----
+
+// A coefficient contraction of standard Taylor mode: a placeholder input the
+// body does not read, and two outputs (f_1 and f_2) in one loop nest; the
+// contraction is found between the inputs it reads.
+// CHECK-LABEL: func.func @placeholder_two_outputs
+// CHECK: scf.for
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "parallel"]
+// CHECK-SAME: outs(%{{.+}}, %{{.+}} : tensor<8x6xf64>, tensor<8x6xf64>)
+func.func @placeholder_two_outputs(%p: tensor<16x5xf64>, %x1: tensor<16x5xf64>, %x2: tensor<16x5xf64>, %w: tensor<5x6xf64>, %o: tensor<16x6xf64>) -> (tensor<16x6xf64>, tensor<16x6xf64>) {
+  %r:2 = linalg.generic {indexing_maps = [affine_map<(b, n, k) -> (b, k)>, affine_map<(b, n, k) -> (b, k)>, affine_map<(b, n, k) -> (b, k)>,
+                                          affine_map<(b, n, k) -> (k, n)>, affine_map<(b, n, k) -> (b, n)>, affine_map<(b, n, k) -> (b, n)>],
+                         iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%p, %x1, %x2, %w : tensor<16x5xf64>, tensor<16x5xf64>, tensor<16x5xf64>, tensor<5x6xf64>) outs(%o, %o : tensor<16x6xf64>, tensor<16x6xf64>) {
+  ^bb0(%in: f64, %a1: f64, %a2: f64, %b: f64, %acc1: f64, %acc2: f64):
+    %p1 = arith.mulf %a1, %b : f64
+    %p2 = arith.mulf %a2, %b : f64
+    %s1 = arith.addf %acc1, %p1 : f64
+    %s2 = arith.addf %acc2, %p2 : f64
+    linalg.yield %s1, %s2 : f64, f64
+  } -> (tensor<16x6xf64>, tensor<16x6xf64>)
+  return %r#0, %r#1 : tensor<16x6xf64>, tensor<16x6xf64>
+}
+
+// -----
+
+// An elementwise product reduced over k, with no operand indexed by k and
+// n: not a contraction of rows by columns, left alone.
+// CHECK-LABEL: func.func @no_columns
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic
+func.func @no_columns(%a: tensor<16x4x5xf64>, %b: tensor<16x4x5xf64>, %o: tensor<16x4xf64>) -> tensor<16x4xf64> {
+  %r = linalg.generic {indexing_maps = [affine_map<(b, n, k) -> (b, n, k)>, affine_map<(b, n, k) -> (b, n, k)>, affine_map<(b, n, k) -> (b, n)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<16x4x5xf64>, tensor<16x4x5xf64>) outs(%o : tensor<16x4xf64>) {
+  ^bb0(%x: f64, %y: f64, %acc: f64):
+    %p = arith.mulf %x, %y : f64
+    %s = arith.addf %acc, %p : f64
+    linalg.yield %s : f64
+  } -> tensor<16x4xf64>
+  return %r : tensor<16x4xf64>
 }

@@ -200,19 +200,20 @@ def TaylorEarlyDealloc : Pass<"taylor-early-dealloc", "func::FuncOp"> {
 
 def TaylorContractionsToGemm
     : Pass<"taylor-contractions-to-gemm", "func::FuncOp"> {
-  let summary = "Bring contractions to 2-D matrix-product form";
+  let summary = "Bring contractions to 2-D matrix-product form (linalg.matmul)";
   let description = [{
-    A `linalg.generic` (or `linalg.matmul`) on tensors whose body is
-    `out + a * b`, with loops that split into rows M (read by `a` and `out`),
-    columns N (`b` and `out`) and reductions K (`a` and `b`), each group
-    contiguous and in one order in every operand, is one matrix product of
-    its operands collapsed to 2-D. It becomes `tensor.collapse_shape`s, a
-    three-loop generic `out[m, n] += a[m, k] * b[k, n]` (`a` as `[k, m]` or
-    `b` as `[n, k]` when their groups are swapped) marked with the unit
-    attribute `taylor.gemm`, and a `tensor.expand_shape`. Inputs the body
-    does not read (the placeholder operands of the Taylor rules) are dropped.
-    `taylor-gemm-to-blas` turns the marked generics into BLAS calls after
-    bufferization; `taylor-tile-contractions` leaves them alone.
+    A `linalg.generic` on tensors that upstream's contraction analysis
+    recognizes (`linalg::isaContractionOpInterface`: body `out + a * b`,
+    projected-permutation maps; `linalg::inferContractionDims`: loops split
+    into rows M, columns N and reductions K, and no batch loop), on f32 or
+    f64 throughout, with each group contiguous and in one order in every
+    operand, is one matrix product of its operands collapsed to 2-D. It
+    becomes `tensor.collapse_shape`s, a `linalg.matmul` (with
+    `indexing_maps` reading `a` as `[k, m]` or `b` as `[n, k]` when their
+    groups are swapped), and a `tensor.expand_shape`. Inputs the body does
+    not read (the placeholder operands of the Taylor rules) are dropped
+    first. `taylor-gemm-to-blas` turns the `linalg.matmul`s into BLAS calls
+    after bufferization; `taylor-tile-contractions` leaves them alone.
 
     A multi-result reduction generic whose results are computed
     independently (disjoint body ops, each reading only its own output) is
@@ -226,7 +227,7 @@ def TaylorContractionsToGemm
     weights shared by the results of a multi-result contraction
     (`taylor-reverse`) sums one product per result.
 
-    A matrix product whose `a` or `b` is a 2-D `linalg.transpose`
+    A `linalg.matmul` whose `a` or `b` is a 2-D `linalg.transpose`
     (permutation `[1, 0]`; torch-mlir transposes `nn.Linear`'s weight before
     every product) reads the transpose's source through the transposed map
     instead: BLAS takes the transpose as a flag and the copy disappears once
@@ -242,10 +243,12 @@ def TaylorContractionsToGemm
 }
 
 def TaylorGemmToBlas : Pass<"taylor-gemm-to-blas", "ModuleOp"> {
-  let summary = "Call BLAS for the matrix products marked taylor.gemm";
+  let summary = "Call BLAS for linalg.matmul on buffers";
   let description = [{
-    After bufferization, a `taylor.gemm` generic on 2-D memrefs whose
-    operands have unit inner strides becomes a call of
+    After bufferization, a `linalg.matmul` on 2-D memrefs of f32 or f64
+    (operands possibly transposed through `indexing_maps`, as
+    `taylor-contractions-to-gemm` emits them) whose operands have unit inner
+    strides becomes a call of
     `taylor_cblas_dgemm` (f64) or `taylor_cblas_sgemm` (f32), declared as
     private functions with the CBLAS signature (row-major layout, transpose
     flags, ILP64 sizes and leading dimensions, alpha = beta = 1: the product
@@ -253,7 +256,7 @@ def TaylorGemmToBlas : Pass<"taylor-gemm-to-blas", "ModuleOp"> {
     aligned pointers plus offsets. When `c`'s whole allocation was filled
     with zeros and nothing touched it since, the fill is dropped and the
     call overwrites `c` (beta = 0): one pass less over the result. The JIT (`taylor_mlir.jit`) resolves the
-    symbols to the OpenBLAS that numpy ships. A marked generic with another
+    symbols to the OpenBLAS that numpy ships. A product with another
     layout stays as loops (a remark says so).
   }];
   let dependentDialects = [
@@ -329,14 +332,19 @@ def TaylorTileContractions
     out[row, n] += a[row, k] * b[k, n]`, streams the whole of `b` once per row
     with a stride of `n`, and runs at the speed of memory; the coefficient
     contractions of Taylor mode have R·B rows. For every linalg op on
-    tensors whose innermost loop is a reduction `k`, with an operand indexed
-    by `k` and the last parallel loop `n` and another indexed by `k` but not
-    `n`, this pass tiles the parallel loops before `n` (the rows) into tiles
+    tensors whose innermost loop is a reduction `k` and in which upstream's
+    contraction analysis (`linalg::inferContractionDims` on two inputs and
+    the first output) finds `k` among the reductions and the last parallel
+    loop `n` among the columns, this pass tiles the parallel loops before `n` (the rows) into tiles
     of about `row-tile` rows (taken from the innermost row loops first, in
     divisors of static extents; `scf.for` over tensor slices) and reorders
     the loops of each tile to `k, rows in tile, n`. Each row of `b` is
     then read contiguously and reused across the tile from cache, and the
     innermost loop walks contiguous rows of `out` and `b`.
+
+    `linalg.matmul`s are left alone unless `skip-matmuls=false`: in the
+    `taylor-to-llvm` pipeline with BLAS they are the products that
+    `taylor-contractions-to-gemm` prepared for `taylor-gemm-to-blas`.
 
     A first, simple code-generation step, not tuned: no vectorization or
     register blocking beyond what LLVM does with the inner loop.
@@ -344,6 +352,9 @@ def TaylorTileContractions
   let options = [
     Option<"rowTile", "row-tile", "int64_t", /*default=*/"8",
            "Rows per tile">,
+    Option<"skipMatmuls", "skip-matmuls", "bool", /*default=*/"true",
+           "Leave linalg.matmul alone (taylor-gemm-to-blas calls BLAS for "
+           "them); false tiles them too">,
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect",
