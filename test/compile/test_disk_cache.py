@@ -296,3 +296,62 @@ def test_clear_and_size_bound(cache_dir, monkeypatch):
     assert len(entries(cache_dir)) == 3
     tm.clear_compile_cache()
     assert entries(cache_dir) == []
+
+
+# -- the fingerprint -----------------------------------------------------------
+
+THRESHOLD = 1.0
+
+
+def _clipped(x):
+    return torch.clamp(x, max=THRESHOLD)
+
+
+class _Clipping(torch.nn.Module):
+    def __init__(self, scale=2.0):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 1)
+        self.scale = scale
+
+    def forward(self, x):
+        return _clipped(self.linear(x)) * self.scale
+
+
+def _fingerprint(model, x=None, dynamic_batch=False):
+    from taylor_mlir._export import as_module
+    from taylor_mlir._fingerprint import fingerprint
+
+    x = inputs(4, 3) if x is None else x
+    return fingerprint(as_module(model), x, dynamic_batch)
+
+
+def test_the_fingerprint_sees_what_the_export_depends_on(monkeypatch):
+    torch.manual_seed(0)
+    base = _fingerprint(_Clipping())
+    assert base is not None and _fingerprint(_Clipping()) == base  # other weights
+    monkeypatch.setattr(sys.modules[__name__], "THRESHOLD", 2.0)
+    assert _fingerprint(_Clipping()) != base  # a global a helper reads
+    monkeypatch.undo()
+    assert _fingerprint(_Clipping()) == base
+    assert _fingerprint(_Clipping(scale=3.0)) != base  # an attribute
+    assert _fingerprint(_Clipping().train(False)) != base  # the training flag
+    hooked = _Clipping()
+    hooked.register_forward_hook(lambda module, args, out: out * 2)
+    assert _fingerprint(hooked) != base
+    wider = _Clipping()
+    wider.linear = torch.nn.Linear(3, 2)
+    assert _fingerprint(wider) != base  # parameter shapes
+    assert _fingerprint(_Clipping(), inputs(5, 3)) != base  # batch size
+    assert _fingerprint(_Clipping(), inputs(4, 3).float()) != base  # dtype
+    dynamic = _fingerprint(_Clipping(), inputs(4, 3), dynamic_batch=True)
+    assert dynamic != base
+    assert _fingerprint(_Clipping(), inputs(7, 3), dynamic_batch=True) == dynamic
+    # A function model: its source, closure and the modules it reads.
+    linear = torch.nn.Linear(3, 1)
+
+    def model(x, factor=2.0):
+        return (lambda y: y * factor)(linear(x))
+
+    assert _fingerprint(model) == _fingerprint(model)
+    linear.weight = torch.nn.Parameter(torch.zeros(2, 3))
+    assert _fingerprint(model) != _fingerprint(lambda x: linear(x))
