@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     configurations = {}
     with tempfile.TemporaryDirectory(prefix="taylor_mlir_bench_") as tmp:
         tmp = Path(tmp)
@@ -122,6 +123,7 @@ def main() -> None:
         "model": "MLP 8 -> 64 -> 64 -> 1, tanh, float64; laplacian, B = 16",
         "repeats": args.repeats,
         "cpus": os.cpu_count(),
+        "load_average": [load_before, os.getloadavg()[0]],
         "configurations": configurations,
         "speedup_fingerprint_hit": base
         / configurations["fingerprint hit"]["compile_s"],
@@ -144,7 +146,9 @@ def main() -> None:
         "# Compile cache (`benchmarks/compile_cache.py`)",
         "",
         f"Model: {result['model']}; a fresh process per compile, median of "
-        f"{args.repeats}; {os.cpu_count()}-core machine. Seconds.",
+        f"{args.repeats}; {os.cpu_count()}-core machine, load average "
+        f"{load_before:.1f} before, {result['load_average'][1]:.1f} after "
+        "(other work: times scale with it). Seconds.",
         "",
         "| configuration | tm.compile | process | " + " | ".join(order) + " |",
         "|---" * (len(order) + 3) + "|",
