@@ -10,6 +10,9 @@ registered in every context (``taylor_mlir.dialects.taylor``), plus:
 - ``taylor_mlir.func``: ``jvp``, ``vjp``, ``grad``, ``jacfwd``, ``jacrev``,
   ``hessian`` and ``hvp`` of PyTorch functions, built by this project's
   transforms and composable;
+- ``taylor_mlir.compile_cache``: the compile caches, in memory and on disk
+  (``compile(..., cache=False)``, ``TAYLOR_MLIR_CACHE=0``,
+  ``TAYLOR_MLIR_CACHE_DIR``);
 - ``taylor_mlir.set_num_threads(n)`` / ``get_num_threads()``: the threads
   compiled operators run on (``taylor_mlir.threads``; default: every core);
 - ``taylor_mlir.jit``: lower a module with the ``taylor-to-llvm`` pipeline and
@@ -39,13 +42,15 @@ _COMPILER_NAMES = (
 )
 _ERROR_NAMES = ("CompilationError", "SelfCheckError", "UnsupportedOperationError")
 _THREAD_NAMES = ("get_num_threads", "set_num_threads")
+#: Submodules served lazily as attributes (``tm.func``, ``tm.compile_cache``).
+_MODULE_NAMES = ("func", "compile_cache")
 
 
 def __getattr__(name):
-    if name == "func":
+    if name in _MODULE_NAMES:
         import importlib
 
-        return importlib.import_module(".func", __name__)
+        return importlib.import_module(f".{name}", __name__)
     if name in _COMPILER_NAMES:
         from . import compiler
 
@@ -62,4 +67,6 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted([*globals(), "func", *_COMPILER_NAMES, *_ERROR_NAMES, *_THREAD_NAMES])
+    return sorted(
+        [*globals(), *_MODULE_NAMES, *_COMPILER_NAMES, *_ERROR_NAMES, *_THREAD_NAMES]
+    )
