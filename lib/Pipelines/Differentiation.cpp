@@ -2,8 +2,8 @@
 //
 // The stages that derive new functions (Taylor mode, reverse mode) and lower
 // the taylor dialect to linalg on tensors, before any target's codegen:
-// `taylor-jets`, `taylor-lower-jets`, `taylor-vjp`, `taylor-split-vjp` and
-// `taylor-inline-cleanup`.
+// `taylor-jets`, `taylor-collapse-jets`, `taylor-lower-jets`, `taylor-vjp`,
+// `taylor-split-vjp` and `taylor-inline-cleanup`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -111,6 +111,10 @@ LogicalResult taylor::buildJetsPipeline(
   if (options.symbolDCE)
     pm.addPass(createSymbolDCEPass());
   return success();
+}
+
+void taylor::buildCollapseJetsPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createTaylorCollapse());
 }
 
 void taylor::buildLowerJetsPipeline(OpPassManager &pm) {

@@ -118,6 +118,11 @@ const SmallVector<Entry> &getEntries() {
         "term), then symbol-dce if asked",
         buildJetsPipeline));
     entries.push_back(makeEntry<NoPipelineOptions>(
+        "taylor-collapse-jets",
+        "Collapsed Taylor mode: taylor-collapse on every function (sums over "
+        "directions pushed toward the inputs)",
+        withoutOptions(buildCollapseJetsPipeline)));
+    entries.push_back(makeEntry<NoPipelineOptions>(
         "taylor-lower-jets",
         "Lower jets to linalg on tensors (taylor-lower on every function), "
         "then canonicalize and cse",

@@ -108,6 +108,9 @@ LogicalResult
 buildJetsPipeline(OpPassManager &pm, const JetsPipelineOptions &options,
                   function_ref<LogicalResult(const Twine &)> emitError);
 
+/// Appends `taylor-collapse-jets`: `taylor-collapse` on every function.
+void buildCollapseJetsPipeline(OpPassManager &pm);
+
 /// Appends `taylor-lower-jets`: `taylor-lower` on every function, then
 /// canonicalize and cse.
 void buildLowerJetsPipeline(OpPassManager &pm);
