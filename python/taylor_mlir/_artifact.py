@@ -12,9 +12,10 @@ from typing import Any
 
 from . import ir
 from ._plans import _Term
+from . import _pipelines
 from .errors import CompilationError, UnsupportedOperationError, run_pipeline
 from ._program import Program
-from .jit import DEFAULT_PIPELINE, JitModule
+from .jit import JitModule
 from .torch_import import NODE_LOCATION_PREFIX, ImportedModule
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n?([^\n]*)')
@@ -93,7 +94,7 @@ def _as_unsupported(
 
 
 def _run_stage(
-    module: ir.Module, pipeline: str, stage: str, nodes: Mapping[str, Any]
+    module: ir.Module, pipeline: _pipelines.Step, stage: str, nodes: Mapping[str, Any]
 ) -> None:
     """`run_pipeline`, with failures at imported ops reported as
     `UnsupportedOperationError`."""
@@ -105,19 +106,22 @@ def _run_stage(
         raise _as_unsupported(error, nodes) from None
 
 
-def _jet_pipeline(term: _Term, function: str = "main") -> str:
-    options = [
-        f"function={function}",
-        f"jet-function={term.function}",
-        f"order={term.order}",
-        f"directions={term.num_directions}",
-        "input-coefficients=1",
-        f"seed={term.seed}",
-        "result-coefficients=" + ",".join(map(str, term.results)),
-    ]
-    if term.summed:
-        options += ["sum-top=true", "runtime-weights=true"]
-    return "taylor-jet{" + " ".join(options) + "}"
+def _jets(terms: Sequence[_Term], function: str = "main") -> _pipelines.Step:
+    """The `taylor-jets` step that derives the jet function of every term
+    from ``@function`` (then drops the functions no jet function uses)."""
+    return _pipelines.step(
+        "taylor-jets",
+        function=function,
+        jet_functions=[t.function for t in terms],
+        orders=[t.order for t in terms],
+        directions=[t.num_directions for t in terms],
+        input_coefficients=[[1]],
+        seeds=[t.seed for t in terms],
+        result_coefficients=[list(t.results) for t in terms],
+        sum_top=[bool(t.summed) for t in terms],
+        runtime_weights=[bool(t.summed) for t in terms],
+        symbol_dce=True,
+    )
 
 
 class _Artifact:
@@ -143,22 +147,14 @@ class _Artifact:
             for op in module.body.operations:
                 if op.operation.name == "func.func":
                     op.attributes["sym_visibility"] = ir.StringAttr.get("private")
-            jet = (
-                "builtin.module("
-                + ", ".join(_jet_pipeline(t) for t in self.terms + [check_term] if t)
-                + ", symbol-dce)"
-            )
-            stages = [("taylor-jet", jet)]
+            stages = [
+                ("taylor-jet", _jets([t for t in self.terms + [check_term] if t]))
+            ]
             if collapsed and any(t.summed for t in self.terms):
                 stages.append(
-                    ("taylor-collapse", "builtin.module(func.func(taylor-collapse))")
+                    ("taylor-collapse", _pipelines.step("taylor-collapse-jets"))
                 )
-            stages.append(
-                (
-                    "taylor-lower",
-                    "builtin.module(func.func(taylor-lower), canonicalize, cse)",
-                )
-            )
+            stages.append(("taylor-lower", _pipelines.step("taylor-lower-jets")))
             self.ir: dict[str, str] = {"imported": imported.text}
             #: Seconds per compile stage (`compile` adds export and import).
             self.timings: dict[str, float] = {}
@@ -173,8 +169,9 @@ class _Artifact:
             self.ir.setdefault("taylor-collapse", None)
             self.ir["lowered"] = self.ir.pop("taylor-lower")
             start = time.perf_counter()
+            codegen = _pipelines.default_codegen()
             try:
-                self.jit = JitModule(module)
+                self.jit = JitModule(module, pipeline=codegen)
             except CompilationError as error:
                 raise _as_unsupported(error, nodes) from None
             self.timings["taylor-to-llvm + JIT"] = time.perf_counter() - start
@@ -192,7 +189,7 @@ class _Artifact:
             )
             for t in self.terms
         ]
-        inner = ", ".join(p[len("builtin.module(") : -1] for _, p in stages)
-        self.pipeline = (
-            f"builtin.module({inner}, {DEFAULT_PIPELINE[len('builtin.module(') : -1]})"
-        )
+        #: The named pipelines run, in order (`_pipelines.Pipeline`: ``str()``
+        #: is the textual pipeline, ``.command()`` the ``taylor-opt`` command
+        #: that runs them on the imported IR).
+        self.pipeline = _pipelines.Pipeline(s for _, s in stages) + codegen

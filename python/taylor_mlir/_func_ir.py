@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import ir
+from . import _pipelines, ir
 from ._artifact import _as_unsupported
 from ._program import reverse_pipeline
 from .errors import CompilationError, UnsupportedOperationError, run_pipeline
@@ -16,9 +16,6 @@ from .taylor_mode import taylor_jet_pipeline
 
 #: Most output elements ``jacrev`` differentiates (one reverse pass each).
 MAX_JACREV_ROWS = 256
-
-_CLEANUP = "inline, canonicalize, cse, symbol-dce"
-
 
 # -- transforms of a function in a module ------------------------------------
 
@@ -164,8 +161,8 @@ class _Module:
         self._count += 1
         return f"{stem}{self._count}"
 
-    def run(self, pipeline: str, stage: str) -> None:
-        """Runs the textual pass pipeline ``pipeline`` on the module."""
+    def run(self, pipeline: _pipelines.Step, stage: str) -> None:
+        """Runs the registered pipeline ``pipeline`` on the module."""
         with ir.Context():
             module = ir.Module.parse(self.text)
             try:
@@ -214,7 +211,9 @@ class _Module:
                 op.attributes["sym_visibility"] = ir.StringAttr.get(
                     "public" if name == keep else "private"
                 )
-            run_pipeline(module, f"builtin.module({_CLEANUP})", stage="inline")
+            run_pipeline(
+                module, _pipelines.step("taylor-inline-cleanup"), stage="inline"
+            )
             self.text = module.operation.get_asm(
                 enable_debug_info=True, large_elements_limit=None
             )
@@ -240,7 +239,7 @@ def _jet(module: _Module, f: _Signature, argument: int, directions: int) -> _Sig
         jet_function=name,
     )
     module.run(jet, "taylor-jet")
-    module.run("builtin.module(func.func(taylor-lower))", "taylor-lower")
+    module.run(_pipelines.step("taylor-lower-jets"), "taylor-lower")
     return module.signature(name, f.num_user)
 
 

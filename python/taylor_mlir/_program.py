@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import ir
+from . import _pipelines
 from .errors import CompilationError, run_pipeline
 from .jit import JitModule
 
@@ -25,15 +26,15 @@ def reverse_pipeline(
     vjp_function: str,
     arguments: Sequence[int],
     results: Sequence[int],
-) -> str:
-    """The pass pipeline that adds ``@vjp_function`` (``taylor-reverse``),
-    keeps only it, and cleans up."""
-    options = [f"function={function}", f"vjp-function={vjp_function}"]
-    options.append("arguments=" + ",".join(map(str, arguments)))
-    options.append("results=" + ",".join(map(str, results)))
-    return (
-        "builtin.module(taylor-reverse{" + " ".join(options) + "}, "
-        "canonicalize, cse)"
+) -> _pipelines.Step:
+    """The `taylor-vjp` step (registered in C++: ``taylor-reverse``, then
+    cleanup) that adds ``@vjp_function``."""
+    return _pipelines.step(
+        "taylor-vjp",
+        function=function,
+        vjp_function=vjp_function,
+        arguments=list(arguments),
+        results=list(results),
     )
 
 
@@ -92,16 +93,18 @@ def split_text(vjp: Program, num_primal_results: int) -> tuple[str, str, str]:
     # The cotangents trail the arguments of the differentiated program.
     cotangents = num_inputs(vjp.text, vjp.function) - vjp.num_arguments
     primal, adjoint = f"{vjp.function}_primal", f"{vjp.function}_adjoint"
-    options = (
-        f"function={vjp.function} cotangents={cotangents} "
-        f"primal-results={num_primal_results} primal-function={primal} "
-        f"adjoint-function={adjoint}"
-    )
     with ir.Context():
         module = ir.Module.parse(vjp.text)
         run_pipeline(
             module,
-            f"builtin.module(taylor-split-adjoint{{{options}}}, canonicalize, cse)",
+            _pipelines.step(
+                "taylor-split-vjp",
+                function=vjp.function,
+                cotangents=cotangents,
+                primal_results=num_primal_results,
+                primal_function=primal,
+                adjoint_function=adjoint,
+            ),
             stage="taylor-split-adjoint",
         )
         for op in list(module.body.operations):

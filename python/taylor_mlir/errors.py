@@ -1,8 +1,9 @@
 """Errors raised while compiling, and the reproducers failing passes leave.
 
-A pass pipeline that fails in `run_pipeline` writes the module it was given
-to a reproducer file and raises `CompilationError` with the exact
-``taylor-opt`` command that replays the failure; `taylor_mlir.compile` turns
+A pass pipeline that fails in `run_pipeline` (or `taylor_mlir._pipelines.run`,
+which runs the named pipelines registered in C++) writes the module it was
+given to a reproducer file and raises `CompilationError` with the exact
+``taylor-opt`` command that replays the failure, naming the same pipelines; `taylor_mlir.compile` turns
 failures at an op imported from PyTorch into `UnsupportedOperationError`,
 naming the aten op and the model's source line.
 """
@@ -113,18 +114,19 @@ def _write_reproducer(text: str, stage: str) -> Path:
     return path
 
 
-def run_pipeline(module: ir.Module, pipeline: str, *, stage: str = "") -> None:
-    """Runs the textual pass pipeline on ``module`` in place. If it fails,
-    writes the input module to a reproducer, prints the ``taylor-opt``
-    command that replays the failure to stderr, and raises
-    `CompilationError`."""
-    stage = stage or pipeline
+def run_pass_manager(
+    module: ir.Module, pm: passmanager.PassManager, *, stage: str, pipeline: str
+) -> None:
+    """Runs ``pm`` on ``module`` in place. If it fails, writes the input
+    module to a reproducer, prints the ``taylor-opt`` command that replays
+    the failure (``--pass-pipeline=pipeline``, the textual form of ``pm``) to
+    stderr, and raises `CompilationError`."""
     with module.context:
         before = module.operation.get_asm(
             enable_debug_info=True, large_elements_limit=None
         )
         try:
-            passmanager.PassManager.parse(pipeline).run(module.operation)
+            pm.run(module.operation)
         except ir.MLIRError as error:
             diagnostics = tuple(
                 Diagnostic(str(d.location), d.message) for d in error.error_diagnostics
@@ -149,6 +151,23 @@ def run_pipeline(module: ir.Module, pipeline: str, *, stage: str = "") -> None:
             ) from None
 
 
+def run_pipeline(module: ir.Module, pipeline, *, stage: str = "") -> None:
+    """Runs ``pipeline`` on ``module`` in place: registered named pipelines
+    (a `taylor_mlir._pipelines.Step` or a sequence of them, e.g.
+    ``_pipelines.codegen("cpu")``), or a textual pass pipeline given by a
+    user (``"builtin.module(...)"``). If it fails, writes the input module to
+    a reproducer, prints the ``taylor-opt`` command that replays the failure
+    to stderr, and raises `CompilationError`."""
+    if not isinstance(pipeline, str):
+        from . import _pipelines
+
+        _pipelines.run(module, pipeline, stage=stage)
+        return
+    with module.context:
+        pm = passmanager.PassManager.parse(pipeline)
+    run_pass_manager(module, pm, stage=stage or pipeline, pipeline=pipeline)
+
+
 __all__ = [
     "REPRODUCER_DIR_ENV",
     "CompilationError",
@@ -156,5 +175,6 @@ __all__ = [
     "SelfCheckError",
     "UnsupportedOperationError",
     "reproducer_dir",
+    "run_pass_manager",
     "run_pipeline",
 ]

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import ir
-from .errors import run_pipeline
+from . import _pipelines
 from .jit import JitModule
 
 
@@ -54,22 +54,26 @@ def taylor_jet_pipeline(
     sum_top: bool = False,
     weights: Sequence[float] | None = None,
     runtime_weights: bool = False,
-) -> str:
-    """The textual pass pipeline that runs `taylor-jet` with these options."""
-    options = [f"order={order}", f"directions={directions}", f"argument={argument}"]
-    if function:
-        options.append(f"function={function}")
-    if input_coefficients:
-        options.append("input-coefficients=" + ",".join(map(str, input_coefficients)))
-    if sum_top:
-        options.append("sum-top=true")
-    if weights is not None:
-        options.append("weights=" + ",".join(repr(float(w)) for w in weights))
-    if runtime_weights:
-        options.append("runtime-weights=true")
-    if jet_function:
-        options.append(f"jet-function={jet_function}")
-    return "builtin.module(taylor-jet{" + " ".join(options) + "})"
+) -> _pipelines.Step:
+    """The `taylor-jets` step (a pipeline registered in C++) that runs
+    `taylor-jet` once with these options: its jet function is
+    ``jet_function`` (default ``<function>_jet``)."""
+    if jet_function is None:
+        if not function:
+            raise ValueError("name the function (or the jet function)")
+        jet_function = f"{function}_jet"
+    return _pipelines.step(
+        "taylor-jets",
+        function=function or None,
+        argument=argument,
+        jet_functions=[jet_function],
+        orders=[order],
+        directions=[directions],
+        input_coefficients=[list(input_coefficients)] if input_coefficients else None,
+        sum_top=[sum_top],
+        weights=[[float(w) for w in weights]] if weights is not None else None,
+        runtime_weights=[runtime_weights],
+    )
 
 
 class TaylorJet:
@@ -95,6 +99,7 @@ class TaylorJet:
       jet_ir: the module after `taylor-jet` (jets and `taylor.propagate`).
       collapsed_ir: the module after `taylor-collapse` (None without it).
       lowered_ir: the module after `taylor-lower` (linalg on tensors).
+      pipeline: the named pipelines run (`taylor_mlir._pipelines.Pipeline`).
     """
 
     def __init__(
@@ -142,7 +147,7 @@ class TaylorJet:
                     f"name the function to transform; the module has {names}"
                 )
             self.jet_function = f"{self.function}_jet"
-            self.pipeline = taylor_jet_pipeline(
+            jets = taylor_jet_pipeline(
                 order=order,
                 directions=directions,
                 function=self.function,
@@ -153,24 +158,26 @@ class TaylorJet:
                 weights=weights,
                 runtime_weights=runtime_weights,
             )
-            run_pipeline(module, self.pipeline, stage="taylor-jet")
+            steps = _pipelines.run(module, jets, stage="taylor-jet")
             self._drop_other_functions(module)
             self.jet_ir = str(module)
             self.collapsed_ir = None
             if collapse:
-                run_pipeline(
-                    module,
-                    "builtin.module(func.func(taylor-collapse))",
-                    stage="taylor-collapse",
+                steps += _pipelines.run(
+                    module, "taylor-collapse-jets", stage="taylor-collapse"
                 )
                 self.collapsed_ir = str(module)
-            run_pipeline(
-                module,
-                "builtin.module(func.func(taylor-lower), canonicalize, cse)",
-                stage="taylor-lower",
-            )
+            steps += _pipelines.run(module, "taylor-lower-jets", stage="taylor-lower")
             self.lowered_ir = str(module)
-            self._jit = JitModule(module, track_allocations=track_allocations)
+            codegen = _pipelines.default_codegen()
+            self._jit = JitModule(
+                module, pipeline=codegen, track_allocations=track_allocations
+            )
+            #: The named pipelines run (`_pipelines.Pipeline`; ``str()`` is the
+            #: textual pipeline, ``.command()`` the ``taylor-opt`` command),
+            #: the JIT's codegen included. Between the first two, every
+            #: function but the jet function is erased.
+            self.pipeline = steps + codegen
 
     def _drop_other_functions(self, module: ir.Module) -> None:
         for op in list(module.body.operations):
