@@ -1,8 +1,9 @@
 //===- TaylorLower.cpp - Lower taylor ops to tensor/linalg ----------------===//
 //
-// Implements the `taylor-lower` pass: function-local jets are replaced by
-// their coefficient tensors, and `taylor.sum` becomes a linalg reduction over
-// the direction dimension.
+// Implements the `taylor-lower` pass in two phases: `taylor.propagate` and
+// `taylor.sum` are expanded in place with the Taylor rules, then a 1:N
+// dialect conversion replaces every jet (arguments, results, values carried
+// by func.call, scf regions and branches) by its coefficient tensors.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,10 +12,15 @@
 #include "Taylor/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/ControlFlow/Transforms/StructuralTypeConversions.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir {
@@ -63,31 +69,26 @@ void lowerSum(SumOp op, MakeJetOp make, RewriterBase &rewriter) {
   rewriter.replaceOpWithNewOp<MakeJetOp>(op, op.getType(), coefficients);
 }
 
-/// Reports that `user` cannot be lowered because its operand `jet` was not
-/// built by a `taylor.make_jet`.
-void emitUnlowerableJetOperand(Operation *user, Value jet) {
-  InFlightDiagnostic diag = user->emitOpError()
-                            << "cannot be lowered: its jet operand is ";
-  if (Operation *def = jet.getDefiningOp())
-    diag << "produced by '" << def->getName() << "'";
-  else
-    diag << "a block argument";
-  diag << "; jets must be built by 'taylor.make_jet' in the same function";
-}
-
-/// The coefficients of a jet operand, from the `taylor.make_jet` that built
-/// it; zero tensors become null.
-FailureOr<CoefficientList> getCoefficients(Value jet, Operation *user) {
-  auto make = jet.getDefiningOp<MakeJetOp>();
-  if (!make) {
-    emitUnlowerableJetOperand(user, jet);
-    return failure();
+/// The coefficients of a jet operand of `user`: the operands of the
+/// `taylor.make_jet` that built it (zero tensors become null), or else
+/// `taylor.coeff` reads of the jet (a block argument, a call or scf result),
+/// which the conversion phase forwards.
+CoefficientList getCoefficients(Value jet, Operation *user,
+                                RewriterBase &rewriter) {
+  if (auto make = jet.getDefiningOp<MakeJetOp>()) {
+    CoefficientList list(make.getCoefficients().begin(),
+                         make.getCoefficients().end());
+    for (unsigned k = 1; k < list.size(); ++k)
+      if (isZeroTensor(list[k]))
+        list[k] = Value();
+    return list;
   }
-  CoefficientList list(make.getCoefficients().begin(),
-                       make.getCoefficients().end());
-  for (unsigned k = 1; k < list.size(); ++k)
-    if (isZeroTensor(list[k]))
-      list[k] = Value();
+  auto jetType = cast<JetType>(jet.getType());
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(user);
+  CoefficientList list;
+  for (unsigned k = 0; k <= jetType.getOrder(); ++k)
+    list.push_back(CoeffOp::create(rewriter, user->getLoc(), jet, k));
   return list;
 }
 
@@ -121,10 +122,7 @@ LogicalResult lowerPropagate(PropagateOp propagate, RewriterBase &rewriter) {
       inputs.push_back(context.passive(input));
       continue;
     }
-    FailureOr<CoefficientList> list = getCoefficients(input, propagate);
-    if (failed(list))
-      return failure();
-    inputs.push_back(*list);
+    inputs.push_back(getCoefficients(input, propagate, rewriter));
   }
   SmallVector<CoefficientList> operands;
   for (Value operand : primalOp->getOperands()) {
@@ -188,31 +186,194 @@ LogicalResult lowerPropagate(PropagateOp propagate, RewriterBase &rewriter) {
   return success();
 }
 
-/// Explains why a taylor op survived the lowering.
-void reportUnlowered(Operation *op) {
-  if (auto make = dyn_cast<MakeJetOp>(op)) {
-    Operation *user = *make->getUsers().begin();
-    make.emitOpError() << "cannot be lowered: its jet is used by '"
-                       << user->getName()
-                       << "', which has no lowering for jet operands";
-    return;
+//===----------------------------------------------------------------------===//
+// Which ops may carry jets
+//===----------------------------------------------------------------------===//
+
+bool isJet(Type type) { return isa<JetType>(type); }
+
+/// Whether the conversion phase has a pattern for the jets of `op`: the
+/// taylor ops, and the ops whose operands, results and block arguments the
+/// upstream structural conversions retype (func, scf, branches).
+bool carriesJets(Operation *op) {
+  return isa<MakeJetOp, CoeffOp, SumOp, PropagateOp, func::FuncOp, func::CallOp,
+             func::ReturnOp, scf::ForOp, scf::IfOp, scf::WhileOp, scf::YieldOp,
+             scf::ConditionOp, cf::BranchOp, cf::CondBranchOp, cf::SwitchOp>(
+      op);
+}
+
+/// Whether the blocks of `op`'s regions may have jet arguments: entry blocks
+/// of functions and loops, any block of a function (branch targets).
+bool mayHaveJetBlockArguments(Block &block) {
+  Operation *parent = block.getParentOp();
+  if (isa<func::FuncOp>(parent))
+    return true;
+  return block.isEntryBlock() && isa<scf::ForOp, scf::WhileOp>(parent);
+}
+
+/// Reports every op that holds a jet but has no lowering for it, before any
+/// rewriting: an unsupported user of a `taylor.make_jet` is reported on the
+/// `make_jet`, any other op on itself.
+LogicalResult verifyJetsLowerable(func::FuncOp func) {
+  bool failedCheck = false;
+  func.walk([&](Operation *op) {
+    if (!carriesJets(op)) {
+      if (llvm::any_of(op->getResultTypes(), isJet)) {
+        op->emitOpError() << "cannot be lowered: it produces a jet, and "
+                             "taylor-lower has no lowering for its jets";
+        failedCheck = true;
+        return;
+      }
+      for (Value operand : op->getOperands()) {
+        if (!isJet(operand.getType()))
+          continue;
+        if (auto make = operand.getDefiningOp<MakeJetOp>())
+          make.emitOpError()
+              << "cannot be lowered: its jet is used by '" << op->getName()
+              << "', which has no lowering for jet operands";
+        else
+          op->emitOpError() << "cannot be lowered: it has a jet operand, and "
+                               "taylor-lower has no lowering for its jets";
+        failedCheck = true;
+        return;
+      }
+    }
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        if (llvm::any_of(block.getArgumentTypes(), isJet) &&
+            !mayHaveJetBlockArguments(block)) {
+          op->emitOpError() << "cannot be lowered: a block of its region has "
+                               "a jet argument, which taylor-lower cannot "
+                               "retype";
+          failedCheck = true;
+          return;
+        }
+  });
+  return failure(failedCheck);
+}
+
+//===----------------------------------------------------------------------===//
+// Phase 2: jets become coefficient tensors (1:N conversion)
+//===----------------------------------------------------------------------===//
+
+/// Maps `!taylor.jet<K, R, T>` to its `K + 1` coefficient tensor types and
+/// every other type to itself.
+class JetTypeConverter : public TypeConverter {
+public:
+  JetTypeConverter() {
+    addConversion([](Type type) { return type; });
+    addConversion(
+        [](JetType jet, SmallVectorImpl<Type> &results) -> LogicalResult {
+          for (unsigned k = 0; k <= jet.getOrder(); ++k)
+            results.push_back(jet.getCoefficientType(k));
+          return success();
+        });
   }
-  emitUnlowerableJetOperand(op, op->getOperand(0));
+};
+
+/// `taylor.make_jet` -> its coefficient operands.
+struct MakeJetLowering : public OpConversionPattern<MakeJetOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(MakeJetOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Value> coefficients;
+    for (ValueRange coefficient : adaptor.getCoefficients())
+      llvm::append_range(coefficients, coefficient);
+    rewriter.replaceOpWithMultiple(op, {coefficients});
+    return success();
+  }
+};
+
+/// `taylor.coeff %j[k]` -> coefficient `k` of the converted jet.
+struct CoeffLowering : public OpConversionPattern<CoeffOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(CoeffOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ValueRange coefficients = adaptor.getJet();
+    uint64_t index = op.getIndex();
+    if (index >= coefficients.size())
+      return rewriter.notifyMatchFailure(op, "coefficient index out of range");
+    rewriter.replaceOp(op, coefficients[index]);
+    return success();
+  }
+};
+
+/// `taylor.sum` of a jet that phase 1 could not see built (a block argument,
+/// a call or scf result): the lower coefficients pass through, the top one is
+/// reduced over the directions.
+struct SumLowering : public OpConversionPattern<SumOp> {
+  SumLowering(const TypeConverter &converter, MLIRContext *ctx,
+              unsigned &numSums)
+      : OpConversionPattern(converter, ctx), numSums(numSums) {}
+
+  LogicalResult
+  matchAndRewrite(SumOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto jetType = cast<JetType>(op.getJet().getType());
+    SmallVector<Value> coefficients(adaptor.getJet());
+    if (coefficients.size() != jetType.getNumCoefficients())
+      return rewriter.notifyMatchFailure(op, "jet not converted to "
+                                             "coefficients");
+    // The weights are a plain tensor: the conversion leaves them as they are.
+    Value weights = materializeWeights(rewriter, op.getLoc(), jetType,
+                                       op.getWeights(), op.getStaticWeights());
+    Value top = coefficients.pop_back_val();
+    coefficients.push_back(
+        buildWeightedDirectionSum(rewriter, op.getLoc(), top, weights));
+    rewriter.replaceOpWithMultiple(op, {coefficients});
+    ++numSums;
+    return success();
+  }
+
+  unsigned &numSums;
+};
+
+/// Replaces the jets of `func` (arguments, results, values flowing through
+/// calls, scf regions and branches) by their coefficient tensors.
+LogicalResult convertJets(func::FuncOp func, unsigned &numSums) {
+  MLIRContext *ctx = func.getContext();
+  JetTypeConverter converter;
+  ConversionTarget target(*ctx);
+  target.addIllegalOp<MakeJetOp, CoeffOp, SumOp, PropagateOp>();
+  // The blocks after the entry block are retyped by the branches to them.
+  target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
+    return converter.isSignatureLegal(op.getFunctionType());
+  });
+  // Calls, returns, branches and the ops that the patterns create (tensor,
+  // linalg, arith) are legal once no operand or result is a jet.
+  target.markUnknownOpDynamicallyLegal(
+      [&](Operation *op) { return converter.isLegal(op); });
+
+  RewritePatternSet patterns(ctx);
+  patterns.add<MakeJetLowering, CoeffLowering>(converter, ctx);
+  patterns.add<SumLowering>(converter, ctx, numSums);
+  populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
+                                                                 converter);
+  populateCallOpTypeConversionPattern(patterns, converter);
+  populateReturnOpTypeConversionPattern(patterns, converter);
+  scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns,
+                                                       target);
+  cf::populateCFStructuralTypeConversionsAndLegality(converter, patterns,
+                                                     target);
+  return applyPartialConversion(func, target, std::move(patterns));
 }
 
 } // namespace
 
 LogicalResult mlir::taylor::lowerTaylorOps(func::FuncOp func,
                                            TaylorLowerCounts *counts) {
-  for (Type type : func.getFunctionType().getInputs())
-    if (isa<JetType>(type))
-      return func.emitOpError() << "has a jet argument of type " << type
-                                << "; pass coefficient tensors and build the "
-                                   "jet with 'taylor.make_jet' instead";
+  if (failed(verifyJetsLowerable(func)))
+    return failure();
 
-  // Expand taylor.propagate and taylor.sum in program order: the jets of
-  // their operands are built by the make_jet ops that expanding their
-  // producers created (a sum of a seed can feed a collapsed propagate).
+  // Phase 1: expand taylor.propagate and taylor.sum in place, in program
+  // order, so that the jets of their operands are built by the make_jet ops
+  // that expanding their producers created (a sum of a seed can feed a
+  // collapsed propagate) and known-zero coefficients stay visible to the
+  // rules. Jets that arrive otherwise are read with taylor.coeff.
   SmallVector<Operation *> jetOps;
   func.walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (isa<PropagateOp, SumOp>(op))
@@ -222,7 +383,7 @@ LogicalResult mlir::taylor::lowerTaylorOps(func::FuncOp func,
   unsigned sums = 0;
   for (Operation *op : jetOps) {
     if (auto sum = dyn_cast<SumOp>(op)) {
-      // A sum of a foreign jet is reported below.
+      // Sums of other jets are lowered by the conversion.
       if (auto make = sum.getJet().getDefiningOp<MakeJetOp>()) {
         lowerSum(sum, make, rewriter);
         ++sums;
@@ -235,20 +396,17 @@ LogicalResult mlir::taylor::lowerTaylorOps(func::FuncOp func,
       ++counts->propagates;
   }
 
-  // Fold the coefficient reads of the make_jet ops (no patterns: folding).
+  // Phase 2: every jet becomes its coefficient tensors.
+  if (failed(convertJets(func, sums)))
+    return func.emitOpError()
+           << "taylor-lower could not replace its jets by coefficient tensors";
+
+  // Fold what the expansion left (no patterns: folding and dead code).
   if (failed(applyPatternsGreedily(func, RewritePatternSet(func.getContext()))))
     return func.emitOpError() << "taylor-lower did not converge";
   if (counts)
     counts->sums += sums;
-
-  bool failedToLower = false;
-  func.walk([&](Operation *op) {
-    if (!isa<MakeJetOp, CoeffOp, SumOp, PropagateOp>(op))
-      return;
-    reportUnlowered(op);
-    failedToLower = true;
-  });
-  return failure(failedToLower);
+  return success();
 }
 
 namespace {

@@ -6,25 +6,42 @@
 include "mlir/Pass/PassBase.td"
 
 def TaylorLower : Pass<"taylor-lower", "func::FuncOp"> {
-  let summary = "Lower taylor ops on function-local jets to tensor and linalg ops";
+  let summary = "Lower jets to their coefficient tensors, through calls, scf and branches";
   let description = [{
-    Replaces every jet inside a function by its coefficient tensors:
+    Replaces every jet by its coefficient tensors, in two phases.
 
-    - `taylor.propagate` is expanded with the Taylor rule of the op it wraps
-      (`TaylorRuleOpInterface`): the wrapped op computes coefficient 0, the
-      rule emits coefficients `1 .. K`; coefficients that are known to be zero
-      (zero constants or fills) are never used in arithmetic;
-    - `taylor.coeff` of a `taylor.make_jet` forwards the coefficient;
-    - `taylor.sum` becomes a `linalg.generic` that reduces the top
-      coefficient over the leading direction dimension, `Σ_r w_r x_K[r]`,
-      into a zero-filled tensor (weights: ones, the `static_weights` as an
-      `arith.constant`, or the runtime `weights` operand);
-    - `taylor.make_jet` ops left without uses are erased.
+    1. In program order, with the rules:
+       - `taylor.propagate` is expanded with the Taylor rule of the op it
+         wraps (`TaylorRuleOpInterface`): the wrapped op computes coefficient
+         0, the rule emits coefficients `1 .. K`; coefficients that are known
+         to be zero (zero constants or fills of a `taylor.make_jet` operand)
+         are never used in arithmetic;
+       - `taylor.sum` of a `taylor.make_jet` becomes a `linalg.generic` that
+         reduces the top coefficient over the leading direction dimension,
+         `Σ_r w_r x_K[r]`, into a zero-filled tensor (weights: ones, the
+         `static_weights` as an `arith.constant`, or the runtime `weights`
+         operand).
+       A jet operand that no `taylor.make_jet` built (a block argument, the
+       result of a call or of an scf op) is read with `taylor.coeff`.
+    2. A 1:N dialect conversion (`!taylor.jet<K, R, T>` -> its `K + 1`
+       coefficient types) removes the jets: `taylor.make_jet` is replaced by
+       its operands, `taylor.coeff` by the coefficient it reads, a remaining
+       `taylor.sum` by the same reduction, and the upstream structural
+       conversions retype function signatures (public, private and
+       declarations), `func.call`, `func.return`, `scf.for` / `scf.if` /
+       `scf.while` (iter_args, results, yields) and `cf.br` / `cf.cond_br` /
+       `cf.switch` with their destination blocks. The program is then folded
+       (dead coefficients and unused block arguments disappear).
 
-    Jets must be built by `taylor.make_jet` in the function that uses them.
-    A jet that arrives any other way (a block argument, a function result, an
-    op of another dialect) is reported as an error naming the op, and the pass
-    fails.
+    Each function is converted on its own: its signature and the calls it
+    makes change the same way, so callers and callees agree once the pass has
+    run on every function of the module.
+
+    An op that holds a jet without a lowering for it (e.g. `arith.select` of
+    jets, `func.call_indirect`, or a jet block argument of an
+    `scf.execute_region`) is reported, naming the op, before anything is
+    rewritten, and the pass fails; so does a `taylor.propagate` whose op has
+    no rule.
 
     Example:
 
