@@ -63,9 +63,12 @@ Entry makeEntry(StringRef name, StringRef description,
           OptionsT options;
           std::string message;
           llvm::raw_string_ostream os(message);
-          if (failed(options.parseFromString(text, os)))
+          if (failed(options.parseFromString(text, os))) {
+            StringRef reason = StringRef(message).trim();
             return emitError("invalid options of pipeline '" + nameStr +
-                             "': " + StringRef(message).trim());
+                             "' ('" + text + "')" +
+                             (reason.empty() ? "" : ": ") + reason);
+          }
           return builder(pm, options, emitError);
         },
         [](function_ref<void(const detail::PassOptions &)> handler) {
