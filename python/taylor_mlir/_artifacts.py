@@ -124,8 +124,9 @@ class Artifacts:
             return None
         try:
             program, tail = entry["program"], tuple(int(d) for d in entry["tail"])
-            assert isinstance(program, str)
-        except (KeyError, TypeError, ValueError, AssertionError):
+            if not isinstance(program, str):
+                raise TypeError(program)
+        except (KeyError, TypeError, ValueError):
             compile_cache.count("disk_corrupt")
             compile_cache.remove("fingerprint", key)
             return None
