@@ -6,6 +6,7 @@ cache writes nothing. Every test uses its own cache directory."""
 import copy
 import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -199,6 +200,40 @@ def test_another_operator_shares_the_import(cache_dir):
     assert delta["fingerprint_hits"] == 1
     want = ref.weighted_laplacian(model, x, sigma)[:, 0]
     assert relative_error(wl(x), want) <= 1e-10
+
+
+class _EnvironmentScaled(torch.nn.Module):
+    """Reads state the fingerprint cannot see (an environment variable)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp(3, "tanh", hidden=6, seed=9)
+
+    def forward(self, x):
+        return self.net(x) * float(os.environ["TAYLOR_MLIR_TEST_SCALE"])
+
+
+def test_a_hit_in_memory_is_validated_and_unpickling_hits(cache_dir, monkeypatch):
+    x = inputs(4, 3)
+    model = _EnvironmentScaled()
+    monkeypatch.setenv("TAYLOR_MLIR_TEST_SCALE", "2.0")
+    first, _ = compile_fresh_process(model, "laplacian", x)
+    # The same process, the artifact in memory: the fingerprint names it,
+    # the self-check refuses it.
+    monkeypatch.setenv("TAYLOR_MLIR_TEST_SCALE", "3.0")
+    before = tm.compile_cache_info()
+    lap = tm.compile(model, op="laplacian", example_inputs=x)
+    delta = info_delta(before, tm.compile_cache_info())
+    assert delta["disk_rejected"] == 1 and delta["fingerprint_hits"] == 0
+    assert lap.artifact is not first.artifact
+    assert relative_error(lap(x), ref.laplacian(model, x)[:, 0]) <= 1e-10
+    # Unpickling compiles again: from the disk cache.
+    tm.clear_compile_cache(disk=False)
+    before = tm.compile_cache_info()
+    copy_of = pickle.loads(pickle.dumps(lap))
+    assert info_delta(before, tm.compile_cache_info())["fingerprint_hits"] == 1
+    copied = copy_of._module
+    assert relative_error(copy_of(x), ref.laplacian(copied, x)[:, 0]) <= 1e-10
 
 
 def test_without_the_self_check_only_the_import_is_reused(cache_dir, monkeypatch):
