@@ -399,3 +399,34 @@ def test_the_fingerprint_sees_what_the_export_depends_on(monkeypatch):
     assert _fingerprint(model) == _fingerprint(model)
     linear.weight = torch.nn.Parameter(torch.zeros(2, 3))
     assert _fingerprint(model) != _fingerprint(lambda x: linear(x))
+
+
+_WRITER = """
+import sys
+from taylor_mlir import compile_cache
+worker, key = int(sys.argv[1]), "0" * 64
+for i in range(200):
+    compile_cache.store("import", key, {"text": str(worker) * (1000 + 37 * i)})
+    entry = compile_cache.load("import", key)
+    assert entry is None or set(entry["text"]) <= set("0123"), entry
+print(compile_cache.compile_cache_info()["disk_corrupt"])
+"""
+
+
+def test_processes_writing_the_same_entry_at_once(cache_dir):
+    env = {**os.environ, "TAYLOR_MLIR_CACHE_DIR": str(cache_dir)}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(worker)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for worker in range(4)
+    ]
+    outputs = [w.communicate(timeout=120)[0] for w in writers]
+    assert [w.returncode for w in writers] == [0] * 4
+    assert [int(out) for out in outputs] == [0] * 4  # never a partial entry
+    (entry,) = entries(cache_dir)
+    assert set(compile_cache.load("import", "0" * 64)["text"]) <= set("0123")
+    assert not list(cache_dir.glob(".tmp-*"))
