@@ -2,7 +2,9 @@
 //
 // Implements `taylor-jet`: clones a function into one that pushes jets
 // through it, wrapping every op that depends on the differentiated input in
-// a `taylor.propagate` op.
+// a `taylor.propagate` op. Jets are carried through `scf.for` (iter_args),
+// `scf.if` (results) and `func.call` (a jet version of each callee, one per
+// set of active arguments).
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,9 +16,13 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace mlir {
 namespace taylor {
@@ -35,6 +41,95 @@ bool isFloatTensor(Type type) {
   return tensor && isa<FloatType>(tensor.getElementType());
 }
 
+/// Adds to `active` the values that `op` defines (results, and values inside
+/// its regions) that depend on a value of `active`. `scf.for` iter_args are
+/// iterated to a fixpoint: one that is yielded a dependent value is active.
+void propagateActivity(Operation *op, DenseSet<Value> &active);
+
+void propagateActivity(Block &block, DenseSet<Value> &active) {
+  for (Operation &op : block)
+    propagateActivity(&op, active);
+}
+
+/// Which iter_args of `forOp` carry values that depend on `active` (only
+/// floating-point tensors can carry jets); fills `active` with the values of
+/// the body that do.
+SmallVector<bool> getActiveIterArgs(scf::ForOp forOp, DenseSet<Value> &active) {
+  SmallVector<bool> activeArgs;
+  for (Value init : forOp.getInitArgs())
+    activeArgs.push_back(isFloatTensor(init.getType()) && active.count(init));
+  auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
+  while (true) {
+    DenseSet<Value> inner = active;
+    for (auto [arg, isActive] :
+         llvm::zip(forOp.getRegionIterArgs(), activeArgs))
+      if (isActive)
+        inner.insert(arg);
+    propagateActivity(*forOp.getBody(), inner);
+    bool changed = false;
+    for (auto [i, value] : llvm::enumerate(yield.getOperands()))
+      if (!activeArgs[i] && isFloatTensor(value.getType()) &&
+          inner.count(value)) {
+        activeArgs[i] = true;
+        changed = true;
+      }
+    if (!changed) {
+      active = std::move(inner);
+      return activeArgs;
+    }
+  }
+}
+
+/// Which results of `ifOp` depend on `active` in either branch.
+SmallVector<bool> getActiveResults(scf::IfOp ifOp, DenseSet<Value> &active) {
+  SmallVector<bool> activeResults(ifOp.getNumResults(), false);
+  for (Region *region : {&ifOp.getThenRegion(), &ifOp.getElseRegion()}) {
+    if (region->empty())
+      continue;
+    propagateActivity(region->front(), active);
+    auto yield = cast<scf::YieldOp>(region->front().getTerminator());
+    for (auto [i, value] : llvm::enumerate(yield.getOperands()))
+      if (isFloatTensor(value.getType()) && active.count(value))
+        activeResults[i] = true;
+  }
+  return activeResults;
+}
+
+void propagateActivity(Operation *op, DenseSet<Value> &active) {
+  if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+    SmallVector<bool> activeArgs = getActiveIterArgs(forOp, active);
+    for (auto [result, isActive] : llvm::zip(forOp.getResults(), activeArgs))
+      if (isActive)
+        active.insert(result);
+    return;
+  }
+  if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+    SmallVector<bool> activeResults = getActiveResults(ifOp, active);
+    for (auto [result, isActive] : llvm::zip(ifOp.getResults(), activeResults))
+      if (isActive)
+        active.insert(result);
+    return;
+  }
+  bool isActive =
+      llvm::any_of(op->getOperands(), [&](Value v) { return active.count(v); });
+  if (!isActive && op->getNumRegions()) {
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op->getRegions(), captured);
+    isActive = llvm::any_of(captured, [&](Value v) { return active.count(v); });
+  }
+  if (isActive)
+    active.insert(op->getResults().begin(), op->getResults().end());
+}
+
+/// Whether `op` or its regions use a value of `jets`.
+bool usesJets(Operation *op, const DenseMap<Value, Value> &jets) {
+  if (llvm::any_of(op->getOperands(), [&](Value v) { return jets.count(v); }))
+    return true;
+  SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  return llvm::any_of(captured, [&](Value v) { return jets.count(v); });
+}
+
 struct TaylorJetPass : public taylor::impl::TaylorJetBase<TaylorJetPass> {
   using Base::Base;
 
@@ -47,9 +142,39 @@ private:
   LogicalResult verifyOptions(func::FuncOp func);
   /// Transforms the body of `jetFunc` (a clone of the original).
   LogicalResult transform(func::FuncOp jetFunc);
+  /// Pushes jets through the ops of `block` from `begin` to its terminator
+  /// (excluded). `jets` maps the primal values that depend on the input to
+  /// their jets; the ops replaced by jet versions are appended to `dead`.
+  LogicalResult transformOps(Block &block, Block::iterator begin,
+                             DenseMap<Value, Value> &jets,
+                             SmallVectorImpl<Operation *> &dead);
   /// Wraps the active op `op` in a taylor.propagate.
   LogicalResult wrap(Operation *op, OpBuilder &builder,
                      DenseMap<Value, Value> &jets);
+  /// Replaces an active `scf.for` by one that carries jets in its iter_args.
+  LogicalResult transformFor(scf::ForOp forOp, DenseMap<Value, Value> &jets,
+                             SmallVectorImpl<Operation *> &dead);
+  /// Replaces an active `scf.if` by one that yields jets.
+  LogicalResult transformIf(scf::IfOp ifOp, DenseMap<Value, Value> &jets,
+                            SmallVectorImpl<Operation *> &dead);
+  /// Replaces a call with jet operands by a call of the jet callee.
+  LogicalResult transformCall(func::CallOp call, DenseMap<Value, Value> &jets,
+                              SmallVectorImpl<Operation *> &dead);
+  /// The jet version of `callee` whose arguments `activeArgs` are jets and
+  /// whose floating-point tensor results are jets (created once per callee
+  /// and set of active arguments).
+  FailureOr<func::FuncOp>
+  getJetCallee(func::FuncOp callee, ArrayRef<bool> activeArgs, Operation *call);
+  /// The jet of `value`: its entry in `jets`, or a jet with zero higher
+  /// coefficients.
+  Value getJetOrZero(OpBuilder &builder, Location loc, Value value,
+                     const DenseMap<Value, Value> &jets);
+  /// The standard jet type of the primal type `type`.
+  JetType getJetType(Type type);
+  /// Replaces block argument `arg` by a jet, typed in place: its primal uses
+  /// read coefficient 0, which is mapped to the jet in `jets`.
+  void makeJetArgument(BlockArgument arg, OpBuilder &builder,
+                       DenseMap<Value, Value> &jets);
   /// The type of the argument that gives an input coefficient of `x`.
   RankedTensorType getSeedArgumentType(RankedTensorType primalType);
   /// Builds the input coefficient tensor<R x T> from its argument `arg`
@@ -58,7 +183,22 @@ private:
 
   SmallVector<unsigned> inputOrders;
   SmallVector<unsigned> resultOrders;
+  /// Jet callees by callee name and active arguments.
+  llvm::StringMap<func::FuncOp> jetCallees;
+  /// Callees whose jet version is being built (recursion).
+  llvm::SmallPtrSet<Operation *, 4> calleesInProgress;
 };
+
+/// Erases the ops replaced by jet versions, users first.
+LogicalResult eraseDead(ArrayRef<Operation *> dead) {
+  for (Operation *op : llvm::reverse(dead)) {
+    if (!op->use_empty())
+      return op->emitError() << "taylor-jet: internal error: a replaced op "
+                                "still has uses";
+    op->erase();
+  }
+  return success();
+}
 
 } // namespace
 
@@ -164,8 +304,11 @@ void TaylorJetPass::runOnOperation() {
       cloneFunctionAs(func, name, "taylor-jet", "jet-function");
   if (!jetFunc)
     return signalPassFailure();
+  jetCallees.clear();
   if (failed(transform(jetFunc))) {
     jetFunc.erase();
+    for (auto &entry : jetCallees)
+      entry.second.erase();
     return signalPassFailure();
   }
 }
@@ -220,34 +363,9 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
   // Push jets through the body (the ops after the seed: those before it
   // build the input coefficients).
   DenseMap<Value, Value> jets = {{x0, seed}};
-  SmallVector<Operation *> wrapped;
-  for (Operation &op : llvm::make_early_inc_range(
-           llvm::make_range(std::next(Block::iterator(seed)),
-                            Block::iterator(entry.getTerminator())))) {
-    bool active = llvm::any_of(op.getOperands(),
-                               [&](Value v) { return jets.count(v) != 0; });
-    SetVector<Value> captured;
-    getUsedValuesDefinedAbove(op.getRegions(), captured);
-    for (Value v : captured)
-      if (jets.count(v))
-        return op.emitError() << "taylor-jet: '" << op.getName()
-                              << "' uses a value that depends on the "
-                                 "differentiated input inside a region";
-    if (!active)
-      continue;
-    builder.setInsertionPoint(&op);
-    // Ops without floating-point tensor results need only primal values.
-    if (llvm::none_of(op.getResultTypes(), isFloatTensor)) {
-      for (OpOperand &operand : op.getOpOperands())
-        if (auto it = jets.find(operand.get()); it != jets.end())
-          operand.set(CoeffOp::create(builder, op.getLoc(), it->second, 0));
-      continue;
-    }
-    if (failed(wrap(&op, builder, jets)))
-      return failure();
-    wrapped.push_back(&op);
-    ++numPropagated;
-  }
+  SmallVector<Operation *> dead;
+  if (failed(transformOps(entry, std::next(Block::iterator(seed)), jets, dead)))
+    return failure();
 
   // Return f_0 .. f_K of every floating-point tensor result.
   auto ret = cast<func::ReturnOp>(entry.getTerminator());
@@ -294,13 +412,274 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
                                             ValueRange(results).getTypes()));
 
   // The original active ops are dead now.
-  for (Operation *op : llvm::reverse(wrapped)) {
-    if (!op->use_empty())
-      return op->emitError() << "taylor-jet: internal error: a wrapped op "
-                                "still has uses";
-    op->erase();
+  return eraseDead(dead);
+}
+
+LogicalResult TaylorJetPass::transformOps(Block &block, Block::iterator begin,
+                                          DenseMap<Value, Value> &jets,
+                                          SmallVectorImpl<Operation *> &dead) {
+  OpBuilder builder(&getContext());
+  for (Operation &op : llvm::make_early_inc_range(
+           llvm::make_range(begin, Block::iterator(block.getTerminator())))) {
+    if (!usesJets(&op, jets))
+      continue;
+    if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+      if (failed(transformFor(forOp, jets, dead)))
+        return failure();
+      continue;
+    }
+    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      if (failed(transformIf(ifOp, jets, dead)))
+        return failure();
+      continue;
+    }
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      if (failed(transformCall(call, jets, dead)))
+        return failure();
+      continue;
+    }
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op.getRegions(), captured);
+    for (Value v : captured)
+      if (jets.count(v))
+        return op.emitError() << "taylor-jet: '" << op.getName()
+                              << "' uses a value that depends on the "
+                                 "differentiated input inside a region";
+    builder.setInsertionPoint(&op);
+    // Ops without floating-point tensor results need only primal values.
+    if (llvm::none_of(op.getResultTypes(), isFloatTensor)) {
+      for (OpOperand &operand : op.getOpOperands())
+        if (auto it = jets.find(operand.get()); it != jets.end())
+          operand.set(CoeffOp::create(builder, op.getLoc(), it->second, 0));
+      continue;
+    }
+    if (failed(wrap(&op, builder, jets)))
+      return failure();
+    dead.push_back(&op);
+    ++numPropagated;
   }
   return success();
+}
+
+JetType TaylorJetPass::getJetType(Type type) {
+  return JetType::get(&getContext(), order, directions,
+                      cast<RankedTensorType>(type), false);
+}
+
+Value TaylorJetPass::getJetOrZero(OpBuilder &builder, Location loc, Value value,
+                                  const DenseMap<Value, Value> &jets) {
+  if (auto it = jets.find(value); it != jets.end())
+    return it->second;
+  SmallVector<Value> coefficients = {value};
+  Value zero = createZeroCoefficient(builder, loc, value, directions);
+  coefficients.append(order, zero);
+  return MakeJetOp::create(builder, loc, getJetType(value.getType()),
+                           coefficients);
+}
+
+void TaylorJetPass::makeJetArgument(BlockArgument arg, OpBuilder &builder,
+                                    DenseMap<Value, Value> &jets) {
+  arg.setType(getJetType(arg.getType()));
+  auto primal = CoeffOp::create(builder, arg.getLoc(), arg, 0);
+  arg.replaceAllUsesExcept(primal, primal);
+  jets[primal] = arg;
+}
+
+LogicalResult TaylorJetPass::transformFor(scf::ForOp forOp,
+                                          DenseMap<Value, Value> &jets,
+                                          SmallVectorImpl<Operation *> &dead) {
+  DenseSet<Value> active;
+  for (auto &entry : jets)
+    active.insert(entry.first);
+  SmallVector<bool> activeArgs = getActiveIterArgs(forOp, active);
+
+  OpBuilder builder(forOp);
+  Location loc = forOp.getLoc();
+  SmallVector<Value> inits;
+  for (auto [init, isActive] : llvm::zip(forOp.getInitArgs(), activeArgs))
+    inits.push_back(isActive ? getJetOrZero(builder, loc, init, jets) : init);
+  auto newFor =
+      scf::ForOp::create(builder, loc, forOp.getLowerBound(),
+                         forOp.getUpperBound(), forOp.getStep(), inits);
+  Block *body = newFor.getBody();
+  while (!body->empty())
+    body->back().erase();
+  Block *oldBody = forOp.getBody();
+  body->getOperations().splice(body->end(), oldBody->getOperations());
+  oldBody->getArgument(0).replaceAllUsesWith(body->getArgument(0));
+
+  // Jet iter_args: the body reads their coefficient 0 as the primal value.
+  builder.setInsertionPointToStart(body);
+  for (auto [oldArg, newArg, isActive] : llvm::zip(
+           forOp.getRegionIterArgs(), newFor.getRegionIterArgs(), activeArgs)) {
+    if (!isActive) {
+      oldArg.replaceAllUsesWith(newArg);
+      continue;
+    }
+    auto primal = CoeffOp::create(builder, loc, newArg, 0);
+    oldArg.replaceAllUsesWith(primal);
+    jets[primal] = newArg;
+  }
+  if (failed(transformOps(*body, builder.getInsertionPoint(), jets, dead)))
+    return failure();
+
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  builder.setInsertionPoint(yield);
+  SmallVector<Value> yielded;
+  for (auto [value, isActive] : llvm::zip(yield.getOperands(), activeArgs))
+    yielded.push_back(
+        isActive ? getJetOrZero(builder, yield.getLoc(), value, jets) : value);
+  scf::YieldOp::create(builder, yield.getLoc(), yielded);
+  yield.erase();
+
+  for (auto [oldResult, newResult, isActive] :
+       llvm::zip(forOp.getResults(), newFor.getResults(), activeArgs)) {
+    if (isActive)
+      jets[oldResult] = newResult;
+    else
+      oldResult.replaceAllUsesWith(newResult);
+  }
+  dead.push_back(forOp);
+  return success();
+}
+
+LogicalResult TaylorJetPass::transformIf(scf::IfOp ifOp,
+                                         DenseMap<Value, Value> &jets,
+                                         SmallVectorImpl<Operation *> &dead) {
+  DenseSet<Value> active;
+  for (auto &entry : jets)
+    active.insert(entry.first);
+  SmallVector<bool> activeResults = getActiveResults(ifOp, active);
+
+  SmallVector<Type> resultTypes;
+  for (auto [type, isActive] : llvm::zip(ifOp.getResultTypes(), activeResults))
+    resultTypes.push_back(isActive ? Type(getJetType(type)) : type);
+  OpBuilder builder(ifOp);
+  auto newIf = scf::IfOp::create(builder, ifOp.getLoc(), resultTypes,
+                                 ifOp.getCondition(), /*addThenBlock=*/false,
+                                 /*addElseBlock=*/false);
+  newIf.getThenRegion().takeBody(ifOp.getThenRegion());
+  newIf.getElseRegion().takeBody(ifOp.getElseRegion());
+  for (Region *region : {&newIf.getThenRegion(), &newIf.getElseRegion()}) {
+    if (region->empty())
+      continue;
+    Block &block = region->front();
+    if (failed(transformOps(block, block.begin(), jets, dead)))
+      return failure();
+    auto yield = cast<scf::YieldOp>(block.getTerminator());
+    builder.setInsertionPoint(yield);
+    SmallVector<Value> yielded;
+    for (auto [value, isActive] : llvm::zip(yield.getOperands(), activeResults))
+      yielded.push_back(isActive
+                            ? getJetOrZero(builder, yield.getLoc(), value, jets)
+                            : value);
+    scf::YieldOp::create(builder, yield.getLoc(), yielded);
+    yield.erase();
+  }
+
+  for (auto [oldResult, newResult, isActive] :
+       llvm::zip(ifOp.getResults(), newIf.getResults(), activeResults)) {
+    if (isActive)
+      jets[oldResult] = newResult;
+    else
+      oldResult.replaceAllUsesWith(newResult);
+  }
+  dead.push_back(ifOp);
+  return success();
+}
+
+LogicalResult TaylorJetPass::transformCall(func::CallOp call,
+                                           DenseMap<Value, Value> &jets,
+                                           SmallVectorImpl<Operation *> &dead) {
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      call, call.getCalleeAttr());
+  if (!callee || callee.isExternal())
+    return call.emitError() << "taylor-jet: cannot push jets through the call "
+                               "of '@"
+                            << call.getCallee() << "': the callee has no body";
+  SmallVector<bool> activeArgs;
+  for (Value operand : call.getOperands())
+    activeArgs.push_back(jets.count(operand) != 0);
+  FailureOr<func::FuncOp> jetCallee = getJetCallee(callee, activeArgs, call);
+  if (failed(jetCallee))
+    return failure();
+
+  OpBuilder builder(call);
+  SmallVector<Value> operands;
+  for (Value operand : call.getOperands()) {
+    auto it = jets.find(operand);
+    operands.push_back(it != jets.end() ? it->second : operand);
+  }
+  auto newCall =
+      func::CallOp::create(builder, call.getLoc(), *jetCallee, operands);
+  for (auto [oldResult, newResult] :
+       llvm::zip(call.getResults(), newCall.getResults())) {
+    if (isa<JetType>(newResult.getType()))
+      jets[oldResult] = newResult;
+    else
+      oldResult.replaceAllUsesWith(newResult);
+  }
+  dead.push_back(call);
+  return success();
+}
+
+FailureOr<func::FuncOp> TaylorJetPass::getJetCallee(func::FuncOp callee,
+                                                    ArrayRef<bool> activeArgs,
+                                                    Operation *call) {
+  std::string name = (callee.getSymName() + "_jet").str();
+  for (auto [i, isActive] : llvm::enumerate(activeArgs))
+    if (isActive)
+      name += "_" + std::to_string(i);
+  if (auto it = jetCallees.find(name); it != jetCallees.end())
+    return it->second;
+  if (calleesInProgress.contains(callee))
+    return call->emitError() << "taylor-jet: '@" << callee.getSymName()
+                             << "' calls itself; recursive functions are not "
+                                "supported";
+  if (!callee.getBody().hasOneBlock())
+    return call->emitError() << "taylor-jet: cannot push jets through the call "
+                                "of '@"
+                             << callee.getSymName()
+                             << "': functions with more than one block are "
+                                "not supported";
+
+  auto module = callee->getParentOfType<ModuleOp>();
+  auto jetCallee = cast<func::FuncOp>(callee->clone());
+  jetCallee.setSymName(name);
+  jetCallee.setPrivate();
+  SymbolTable(module).insert(jetCallee, std::next(Block::iterator(callee)));
+  calleesInProgress.insert(callee);
+  auto done = llvm::make_scope_exit([&] { calleesInProgress.erase(callee); });
+
+  Block &entry = jetCallee.getBody().front();
+  OpBuilder builder(&getContext());
+  builder.setInsertionPointToStart(&entry);
+  DenseMap<Value, Value> jets;
+  for (auto [arg, isActive] : llvm::zip(entry.getArguments(), activeArgs))
+    if (isActive)
+      makeJetArgument(arg, builder, jets);
+  SmallVector<Operation *> dead;
+  if (failed(transformOps(entry, builder.getInsertionPoint(), jets, dead))) {
+    jetCallee.erase();
+    return failure();
+  }
+
+  // Every floating-point tensor result is a jet.
+  auto ret = cast<func::ReturnOp>(entry.getTerminator());
+  builder.setInsertionPoint(ret);
+  SmallVector<Value> results;
+  for (Value value : ret.getOperands())
+    results.push_back(isFloatTensor(value.getType())
+                          ? getJetOrZero(builder, ret.getLoc(), value, jets)
+                          : value);
+  func::ReturnOp::create(builder, ret.getLoc(), results);
+  ret.erase();
+  jetCallee.setFunctionType(FunctionType::get(
+      &getContext(), entry.getArgumentTypes(), ValueRange(results).getTypes()));
+  if (failed(eraseDead(dead)))
+    return failure();
+  jetCallees[name] = jetCallee;
+  return jetCallee;
 }
 
 RankedTensorType

@@ -33,13 +33,44 @@ func.func @body_op(%x: tensor<4xf64>) -> tensor<4xf64> {
 
 // -----
 
-func.func @loop(%x: tensor<4xf64>) -> tensor<4xf64> {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %c3 = arith.constant 3 : index
-  // expected-error @+1 {{no Taylor-mode rule for 'scf.for'}}
-  %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%acc = %x) -> tensor<4xf64> {
-    scf.yield %acc : tensor<4xf64>
+// scf.for and scf.if carry jets (taylor-jet-structural.mlir); scf.while
+// does not.
+func.func @while_loop(%x: tensor<4xf64>, %c: i1) -> tensor<4xf64> {
+  // expected-error @+1 {{no Taylor-mode rule for 'scf.while'}}
+  %r = scf.while (%acc = %x) : (tensor<4xf64>) -> tensor<4xf64> {
+    scf.condition(%c) %acc : tensor<4xf64>
+  } do {
+  ^bb0(%a: tensor<4xf64>):
+    scf.yield %a : tensor<4xf64>
+  }
+  return %r : tensor<4xf64>
+}
+
+// -----
+
+func.func private @external(tensor<4xf64>) -> tensor<4xf64>
+
+func.func @call_external(%x: tensor<4xf64>) -> tensor<4xf64> {
+  // expected-error @+1 {{taylor-jet: cannot push jets through the call of '@external': the callee has no body}}
+  %y = func.call @external(%x) : (tensor<4xf64>) -> tensor<4xf64>
+  return %y : tensor<4xf64>
+}
+
+// -----
+
+// expected-error @+1 {{taylor-jet: functions with more than one block are not supported}}
+func.func @branches(%x: tensor<4xf64>) -> tensor<4xf64> {
+  cf.br ^bb1(%x : tensor<4xf64>)
+^bb1(%y: tensor<4xf64>):
+  return %y : tensor<4xf64>
+}
+
+// -----
+
+func.func @captured_in_region(%x: tensor<4xf64>) -> tensor<4xf64> {
+  // expected-error @+1 {{taylor-jet: 'scf.execute_region' uses a value that depends on the differentiated input inside a region}}
+  %r = scf.execute_region -> tensor<4xf64> {
+    scf.yield %x : tensor<4xf64>
   }
   return %r : tensor<4xf64>
 }

@@ -468,6 +468,24 @@ def TaylorJet : Pass<"taylor-jet", "ModuleOp"> {
     without a rule is reported ("no Taylor-mode rule for 'linalg.softmax'")
     and the pass fails.
 
+    Jets also cross structured control flow and calls:
+
+    - `scf.for`: an iter_arg becomes a jet when its initial value or the
+      value the body yields for it depends on `x` (found by iterating to a
+      fixpoint); the body reads coefficient 0 of a jet iter_arg as its primal
+      value, and a passive value yielded for a jet iter_arg gets zero higher
+      coefficients;
+    - `scf.if`: a result that depends on `x` in either branch is a jet;
+    - `func.call` with jet operands calls `@g_jet_<i>...`, a private jet
+      version of the callee `@g` whose arguments `<i>...` are jets and whose
+      floating-point tensor results are all jets; it is created once per
+      callee and set of active arguments, and the callees it calls get their
+      own jet versions. Callees without a body, recursive calls and callees
+      with more than one block are reported, naming the call.
+
+    The transformed function must have a single block; `scf.while` and other
+    region ops that use `x` are reported.
+
     `seed` says how the input coefficients are given, for an input `x` whose
     dimension 0 is the batch (`tensor<B x S>`):
 
