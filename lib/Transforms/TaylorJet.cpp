@@ -18,8 +18,11 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/RegionGraphTraits.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/PostOrderIterator.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
@@ -148,6 +151,13 @@ private:
   LogicalResult transformOps(Block &block, Block::iterator begin,
                              DenseMap<Value, Value> &jets,
                              SmallVectorImpl<Operation *> &dead);
+  /// Pushes jets through the blocks of a function body, the entry block from
+  /// `entryBegin`: a block argument becomes a jet when a branch passes it a
+  /// value that depends on the input (iterated to a fixpoint over the
+  /// branches), and the branches pass jets to it.
+  LogicalResult transformBlocks(Region &body, Block::iterator entryBegin,
+                                DenseMap<Value, Value> &jets,
+                                SmallVectorImpl<Operation *> &dead);
   /// Wraps the active op `op` in a taylor.propagate.
   LogicalResult wrap(Operation *op, OpBuilder &builder,
                      DenseMap<Value, Value> &jets);
@@ -315,10 +325,6 @@ void TaylorJetPass::runOnOperation() {
 
 LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
   Block &entry = jetFunc.getBody().front();
-  if (!jetFunc.getBody().hasOneBlock())
-    return jetFunc.emitError()
-           << "taylor-jet: functions with more than one block are not "
-              "supported";
   MLIRContext *ctx = &getContext();
   Location loc = jetFunc.getLoc();
   BlockArgument x0 = entry.getArgument(argument);
@@ -364,50 +370,58 @@ LogicalResult TaylorJetPass::transform(func::FuncOp jetFunc) {
   // build the input coefficients).
   DenseMap<Value, Value> jets = {{x0, seed}};
   SmallVector<Operation *> dead;
-  if (failed(transformOps(entry, std::next(Block::iterator(seed)), jets, dead)))
+  if (failed(transformBlocks(jetFunc.getBody(),
+                             std::next(Block::iterator(seed)), jets, dead)))
     return failure();
 
-  // Return f_0 .. f_K of every floating-point tensor result.
-  auto ret = cast<func::ReturnOp>(entry.getTerminator());
-  builder.setInsertionPoint(ret);
+  // Return f_0 .. f_K of every floating-point tensor result, at each return.
+  SmallVector<func::ReturnOp> returns(jetFunc.getOps<func::ReturnOp>());
+  jetFunc.walk([&](func::ReturnOp ret) {
+    if (!llvm::is_contained(returns, ret))
+      returns.push_back(ret);
+  });
   SmallVector<Value> results;
-  for (Value v : ret.getOperands()) {
-    if (!isFloatTensor(v.getType())) {
-      results.push_back(v);
-      continue;
-    }
-    auto it = jets.find(v);
-    if (it == jets.end()) {
-      // Does not depend on the input: zero higher coefficients.
-      Value zeroCoefficient;
-      for (unsigned k : resultOrders) {
-        if (k == 0) {
-          results.push_back(v);
-        } else if (k == order && sumTop) {
-          results.push_back(createZeroLike(builder, ret.getLoc(), v));
-        } else {
-          if (!zeroCoefficient)
-            zeroCoefficient =
-                createZeroCoefficient(builder, ret.getLoc(), v, directions);
-          results.push_back(zeroCoefficient);
-        }
+  for (func::ReturnOp ret : returns) {
+    builder.setInsertionPoint(ret);
+    results.clear();
+    for (Value v : ret.getOperands()) {
+      if (!isFloatTensor(v.getType())) {
+        results.push_back(v);
+        continue;
       }
-      continue;
+      auto it = jets.find(v);
+      if (it == jets.end()) {
+        // Does not depend on the input: zero higher coefficients.
+        Value zeroCoefficient;
+        for (unsigned k : resultOrders) {
+          if (k == 0) {
+            results.push_back(v);
+          } else if (k == order && sumTop) {
+            results.push_back(createZeroLike(builder, ret.getLoc(), v));
+          } else {
+            if (!zeroCoefficient)
+              zeroCoefficient =
+                  createZeroCoefficient(builder, ret.getLoc(), v, directions);
+            results.push_back(zeroCoefficient);
+          }
+        }
+        continue;
+      }
+      Value jet = it->second;
+      // With sum-top, every coefficient is read from the summed jet (the lower
+      // ones are unchanged), so that the sum is the only user of the jet.
+      if (sumTop) {
+        jet = weights.empty()
+                  ? SumOp::create(builder, ret.getLoc(), jet, weightsArg)
+                  : SumOp::create(builder, ret.getLoc(), jet,
+                                  ArrayRef<double>(weights));
+      }
+      for (unsigned k : resultOrders)
+        results.push_back(CoeffOp::create(builder, ret.getLoc(), jet, k));
     }
-    Value jet = it->second;
-    // With sum-top, every coefficient is read from the summed jet (the lower
-    // ones are unchanged), so that the sum is the only user of the jet.
-    if (sumTop) {
-      jet = weights.empty()
-                ? SumOp::create(builder, ret.getLoc(), jet, weightsArg)
-                : SumOp::create(builder, ret.getLoc(), jet,
-                                ArrayRef<double>(weights));
-    }
-    for (unsigned k : resultOrders)
-      results.push_back(CoeffOp::create(builder, ret.getLoc(), jet, k));
+    func::ReturnOp::create(builder, ret.getLoc(), results);
+    ret.erase();
   }
-  func::ReturnOp::create(builder, ret.getLoc(), results);
-  ret.erase();
   jetFunc.setFunctionType(FunctionType::get(ctx, entry.getArgumentTypes(),
                                             ValueRange(results).getTypes()));
 
@@ -457,6 +471,93 @@ LogicalResult TaylorJetPass::transformOps(Block &block, Block::iterator begin,
       return failure();
     dead.push_back(&op);
     ++numPropagated;
+  }
+  return success();
+}
+
+LogicalResult
+TaylorJetPass::transformBlocks(Region &body, Block::iterator entryBegin,
+                               DenseMap<Value, Value> &jets,
+                               SmallVectorImpl<Operation *> &dead) {
+  Block *entry = &body.front();
+  if (body.hasOneBlock())
+    return transformOps(*entry, entryBegin, jets, dead);
+
+  // Blocks in reverse post-order: a block comes after its dominators, so
+  // the jets of the values it uses from them exist when it is transformed.
+  llvm::ReversePostOrderTraversal<Region *> rpo(&body);
+  SmallVector<Block *> blocks(rpo.begin(), rpo.end());
+  if (blocks.size() != body.getBlocks().size())
+    return body.getParentOp()->emitError()
+           << "taylor-jet: functions with unreachable blocks are not "
+              "supported";
+  for (Block *block : blocks) {
+    Operation *terminator = block->getTerminator();
+    if (!isa<BranchOpInterface, func::ReturnOp>(terminator))
+      return terminator->emitError()
+             << "taylor-jet: cannot pass jets along '" << terminator->getName()
+             << "'; blocks must end in a branch or 'func.return'";
+  }
+
+  // Active block arguments, to a fixpoint over the branches.
+  DenseSet<Value> activeArgs;
+  while (true) {
+    DenseSet<Value> active(activeArgs.begin(), activeArgs.end());
+    for (auto &entry : jets)
+      active.insert(entry.first);
+    for (Block *block : blocks)
+      propagateActivity(*block, active);
+    bool changed = false;
+    for (Block *block : blocks) {
+      auto branch = dyn_cast<BranchOpInterface>(block->getTerminator());
+      if (!branch)
+        continue;
+      for (auto [i, successor] : llvm::enumerate(block->getSuccessors())) {
+        SuccessorOperands operands = branch.getSuccessorOperands(i);
+        for (unsigned j = 0, e = operands.size(); j < e; ++j) {
+          BlockArgument arg = successor->getArgument(j);
+          if (isFloatTensor(arg.getType()) && operands[j] &&
+              active.count(operands[j]) && activeArgs.insert(arg).second)
+            changed = true;
+        }
+      }
+    }
+    if (!changed)
+      break;
+  }
+
+  // Jet block arguments; then the ops of each block.
+  OpBuilder builder(&getContext());
+  DenseMap<Block *, Block::iterator> begins = {{entry, entryBegin}};
+  for (Block *block : llvm::drop_begin(blocks)) {
+    builder.setInsertionPointToStart(block);
+    for (BlockArgument arg : block->getArguments())
+      if (activeArgs.count(arg))
+        makeJetArgument(arg, builder, jets);
+    begins[block] = builder.getInsertionPoint();
+  }
+  for (Block *block : blocks)
+    if (failed(transformOps(*block, begins[block], jets, dead)))
+      return failure();
+
+  // Branches pass jets to jet block arguments.
+  for (Block *block : blocks) {
+    auto branch = dyn_cast<BranchOpInterface>(block->getTerminator());
+    if (!branch)
+      continue;
+    builder.setInsertionPoint(branch);
+    for (auto [i, successor] : llvm::enumerate(block->getSuccessors())) {
+      SuccessorOperands operands = branch.getSuccessorOperands(i);
+      MutableOperandRange forwarded = operands.getMutableForwardedOperands();
+      unsigned produced = operands.getProducedOperandCount();
+      for (unsigned j = produced, e = operands.size(); j < e; ++j) {
+        if (!isa<JetType>(successor->getArgument(j).getType()))
+          continue;
+        OpOperand &operand = forwarded[j - produced];
+        operand.set(
+            getJetOrZero(builder, branch.getLoc(), operand.get(), jets));
+      }
+    }
   }
   return success();
 }
@@ -636,12 +737,6 @@ FailureOr<func::FuncOp> TaylorJetPass::getJetCallee(func::FuncOp callee,
     return call->emitError() << "taylor-jet: '@" << callee.getSymName()
                              << "' calls itself; recursive functions are not "
                                 "supported";
-  if (!callee.getBody().hasOneBlock())
-    return call->emitError() << "taylor-jet: cannot push jets through the call "
-                                "of '@"
-                             << callee.getSymName()
-                             << "': functions with more than one block are "
-                                "not supported";
 
   auto module = callee->getParentOfType<ModuleOp>();
   auto jetCallee = cast<func::FuncOp>(callee->clone());
@@ -659,21 +754,25 @@ FailureOr<func::FuncOp> TaylorJetPass::getJetCallee(func::FuncOp callee,
     if (isActive)
       makeJetArgument(arg, builder, jets);
   SmallVector<Operation *> dead;
-  if (failed(transformOps(entry, builder.getInsertionPoint(), jets, dead))) {
+  if (failed(transformBlocks(jetCallee.getBody(), builder.getInsertionPoint(),
+                             jets, dead))) {
     jetCallee.erase();
     return failure();
   }
 
-  // Every floating-point tensor result is a jet.
-  auto ret = cast<func::ReturnOp>(entry.getTerminator());
-  builder.setInsertionPoint(ret);
+  // Every floating-point tensor result is a jet, at each return.
+  SmallVector<func::ReturnOp> returns(jetCallee.getOps<func::ReturnOp>());
   SmallVector<Value> results;
-  for (Value value : ret.getOperands())
-    results.push_back(isFloatTensor(value.getType())
-                          ? getJetOrZero(builder, ret.getLoc(), value, jets)
-                          : value);
-  func::ReturnOp::create(builder, ret.getLoc(), results);
-  ret.erase();
+  for (func::ReturnOp ret : returns) {
+    builder.setInsertionPoint(ret);
+    results.clear();
+    for (Value value : ret.getOperands())
+      results.push_back(isFloatTensor(value.getType())
+                            ? getJetOrZero(builder, ret.getLoc(), value, jets)
+                            : value);
+    func::ReturnOp::create(builder, ret.getLoc(), results);
+    ret.erase();
+  }
   jetCallee.setFunctionType(FunctionType::get(
       &getContext(), entry.getArgumentTypes(), ValueRange(results).getTypes()));
   if (failed(eraseDead(dead)))

@@ -1,4 +1,4 @@
-// taylor-jet through calls, scf.for and scf.if.
+// taylor-jet through calls, scf.for, scf.if and branches.
 // RUN: taylor-opt %s --taylor-jet="function=f order=2 directions=3" -split-input-file | FileCheck %s
 // RUN: taylor-opt %s --taylor-jet="function=f order=2 directions=3" --taylor-lower -split-input-file | FileCheck %s --check-prefix=LOWER
 // RUN: taylor-opt %s --taylor-jet="function=f order=2 directions=3" --taylor-lower -split-input-file | FileCheck %s --check-prefix=NOJET
@@ -101,4 +101,64 @@ func.func @f(%x: tensor<4xf64>, %b: tensor<4xf64>, %c: i1) -> tensor<4xf64> {
     scf.yield %b : tensor<4xf64>
   }
   return %r : tensor<4xf64>
+}
+
+// -----
+
+// A loop made of branches: the block argument %acc becomes a jet because the
+// back edge passes it a value that depends on the input (a fixpoint over the
+// branches); the entry edge passes the passive %b with zero coefficients.
+// CHECK-LABEL: func.func @f_jet
+// CHECK-SAME: (%[[X0:.*]]: tensor<4xf64>, %[[X1:.*]]: tensor<3x4xf64>, %[[X2:.*]]: tensor<3x4xf64>, %[[B:.*]]: tensor<4xf64>, %[[N:.*]]: index)
+// CHECK: %[[J:.*]] = taylor.make_jet %[[X0]], %[[X1]], %[[X2]]
+// CHECK: %[[INIT:.*]] = taylor.make_jet %[[B]], %{{.*}}, %{{.*}}
+// CHECK: cf.br ^[[HEAD:bb[0-9]+]](%[[INIT]], %{{.*}} : !taylor.jet<2, 3, tensor<4xf64>>, index)
+// CHECK: ^[[HEAD]](%[[ACC:.*]]: !taylor.jet<2, 3, tensor<4xf64>>, %[[I:.*]]: index):
+// CHECK: cf.cond_br %{{.*}}, ^[[BODY:bb[0-9]+]], ^[[EXIT:bb[0-9]+]]
+// CHECK: ^[[BODY]]:
+// CHECK: %[[M:.*]] = taylor.propagate(%[[ACC]], %[[J]], %{{.*}})
+// CHECK: linalg.mul
+// CHECK: cf.br ^[[HEAD]](%[[M]], %{{.*}} : !taylor.jet<2, 3, tensor<4xf64>>, index)
+// CHECK: ^[[EXIT]]:
+// CHECK: taylor.coeff %[[ACC]][2]
+// LOWER-LABEL: func.func @f_jet
+// LOWER: ^bb1(%{{.*}}: tensor<4xf64>, %{{.*}}: tensor<3x4xf64>, %{{.*}}: tensor<3x4xf64>, %{{.*}}: index):
+func.func @f(%x: tensor<4xf64>, %b: tensor<4xf64>, %n: index) -> tensor<4xf64> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  cf.br ^bb1(%b, %c0 : tensor<4xf64>, index)
+^bb1(%acc: tensor<4xf64>, %i: index):
+  %more = arith.cmpi slt, %i, %n : index
+  cf.cond_br %more, ^bb2, ^bb3
+^bb2:
+  %e = tensor.empty() : tensor<4xf64>
+  %m = linalg.mul ins(%acc, %x : tensor<4xf64>, tensor<4xf64>) outs(%e : tensor<4xf64>) -> tensor<4xf64>
+  %next = arith.addi %i, %c1 : index
+  cf.br ^bb1(%m, %next : tensor<4xf64>, index)
+^bb3:
+  return %acc : tensor<4xf64>
+}
+
+// -----
+
+// A callee with branches gets a jet version with jet block arguments.
+// CHECK-LABEL: func.func private @two_blocks_jet_0
+// CHECK-SAME: (%{{.*}}: !taylor.jet<2, 3, tensor<4xf64>>) -> !taylor.jet<2, 3, tensor<4xf64>>
+// CHECK: cf.br ^[[NEXT:bb[0-9]+]](%{{.*}} : !taylor.jet<2, 3, tensor<4xf64>>)
+// CHECK: ^[[NEXT]](%[[Y:.*]]: !taylor.jet<2, 3, tensor<4xf64>>):
+// CHECK: %[[E:.*]] = taylor.propagate(%[[Y]], %{{.*}})
+// CHECK: return %[[E]] : !taylor.jet<2, 3, tensor<4xf64>>
+// CHECK-LABEL: func.func @f_jet
+// CHECK: call @two_blocks_jet_0
+func.func private @two_blocks(%x: tensor<4xf64>) -> tensor<4xf64> {
+  cf.br ^bb1(%x : tensor<4xf64>)
+^bb1(%y: tensor<4xf64>):
+  %e = tensor.empty() : tensor<4xf64>
+  %t = linalg.exp ins(%y : tensor<4xf64>) outs(%e : tensor<4xf64>) -> tensor<4xf64>
+  return %t : tensor<4xf64>
+}
+
+func.func @f(%x: tensor<4xf64>) -> tensor<4xf64> {
+  %y = func.call @two_blocks(%x) : (tensor<4xf64>) -> tensor<4xf64>
+  return %y : tensor<4xf64>
 }

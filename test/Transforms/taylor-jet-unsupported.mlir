@@ -58,11 +58,24 @@ func.func @call_external(%x: tensor<4xf64>) -> tensor<4xf64> {
 
 // -----
 
-// expected-error @+1 {{taylor-jet: functions with more than one block are not supported}}
-func.func @branches(%x: tensor<4xf64>) -> tensor<4xf64> {
-  cf.br ^bb1(%x : tensor<4xf64>)
-^bb1(%y: tensor<4xf64>):
-  return %y : tensor<4xf64>
+// Branches carry jets (taylor-jet-structural.mlir); unreachable blocks and
+// other terminators do not.
+// expected-error @+1 {{taylor-jet: functions with unreachable blocks are not supported}}
+func.func @unreachable_block(%x: tensor<4xf64>) -> tensor<4xf64> {
+  return %x : tensor<4xf64>
+^bb1:
+  return %x : tensor<4xf64>
+}
+
+// -----
+
+func.func @other_terminator(%x: tensor<4xf64>, %c: i1) -> tensor<4xf64> {
+  cf.cond_br %c, ^bb1, ^bb2
+^bb1:
+  return %x : tensor<4xf64>
+^bb2:
+  // expected-error @+1 {{taylor-jet: cannot pass jets along 'llvm.unreachable'; blocks must end in a branch or 'func.return'}}
+  llvm.unreachable
 }
 
 // -----

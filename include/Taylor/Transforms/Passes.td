@@ -480,11 +480,15 @@ def TaylorJet : Pass<"taylor-jet", "ModuleOp"> {
       version of the callee `@g` whose arguments `<i>...` are jets and whose
       floating-point tensor results are all jets; it is created once per
       callee and set of active arguments, and the callees it calls get their
-      own jet versions. Callees without a body, recursive calls and callees
-      with more than one block are reported, naming the call.
+      own jet versions. Callees without a body and recursive calls are
+      reported, naming the call;
+    - branches (`cf.br`, `cf.cond_br`, `cf.switch`) in functions with several
+      blocks: a block argument becomes a jet when a branch passes it a value
+      that depends on `x` (iterated to a fixpoint, so loops made of branches
+      work), and every branch to it passes a jet. Unreachable blocks and
+      other terminators are reported.
 
-    The transformed function must have a single block; `scf.while` and other
-    region ops that use `x` are reported.
+    `scf.while` and other region ops that use `x` are reported.
 
     `seed` says how the input coefficients are given, for an input `x` whose
     dimension 0 is the batch (`tensor<B x S>`):
