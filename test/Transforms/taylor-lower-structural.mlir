@@ -15,6 +15,8 @@
 // STATS-NEXT: (S) 0 num-sums-lowered
 // STATS: (S) 1 num-propagates-lowered
 // STATS-NEXT: (S) 2 num-sums-lowered
+// STATS: (S) 0 num-propagates-lowered
+// STATS-NEXT: (S) 0 num-sums-lowered
 
 !j = !taylor.jet<2, 3, tensor<4xf64>>
 
@@ -205,4 +207,28 @@ func.func @sum_of_argument(%x: !j, %w: tensor<3xf64>) -> (tensor<3x4xf64>, tenso
   %1 = taylor.coeff %s[1] : !c -> tensor<3x4xf64>
   %2 = taylor.coeff %s[2] : !c -> tensor<4xf64>
   return %1, %2 : tensor<3x4xf64>, tensor<4xf64>
+}
+
+// -----
+
+!j = !taylor.jet<1, 2, tensor<4xf64>>
+
+// scf.while carries the coefficients in both regions.
+// CHECK-LABEL: func.func @while_carries_jets
+// CHECK-SAME: (%[[X0:.*]]: tensor<4xf64>, %[[X1:.*]]: tensor<2x4xf64>, %[[C:.*]]: i1)
+// CHECK: %[[R:.*]]:2 = scf.while (%[[A0:.*]] = %[[X0]], %[[A1:.*]] = %[[X1]]) : (tensor<4xf64>, tensor<2x4xf64>) -> (tensor<4xf64>, tensor<2x4xf64>)
+// CHECK: scf.condition(%[[C]]) %[[A0]], %[[A1]] : tensor<4xf64>, tensor<2x4xf64>
+// CHECK: ^bb0(%[[B0:.*]]: tensor<4xf64>, %[[B1:.*]]: tensor<2x4xf64>):
+// CHECK: scf.yield %[[B0]], %[[B1]] : tensor<4xf64>, tensor<2x4xf64>
+// CHECK: return %[[R]]#1 : tensor<2x4xf64>
+func.func @while_carries_jets(%x0: tensor<4xf64>, %x1: tensor<2x4xf64>, %c: i1) -> tensor<2x4xf64> {
+  %j = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<2x4xf64> -> !j
+  %r = scf.while (%a = %j) : (!j) -> !j {
+    scf.condition(%c) %a : !j
+  } do {
+  ^bb0(%b: !j):
+    scf.yield %b : !j
+  }
+  %t = taylor.coeff %r[1] : !j -> tensor<2x4xf64>
+  return %t : tensor<2x4xf64>
 }
