@@ -3,7 +3,7 @@ compile cache (`taylor_mlir.compile_cache`).
 
 Each configuration runs a fresh Python process that builds the small MLP
 8 -> 64 -> 64 -> 1 (tanh, float64) and compiles its Laplacian once; the
-time of ``tm.compile`` (median of ``--repeats`` processes) and its stages
+time of ``tm.compile`` (the fastest of ``--repeats`` processes) and its stages
 (``artifact.timings``) are recorded:
 
 - ``no cache``: ``TAYLOR_MLIR_CACHE=0``: export, import, build, self-check;
@@ -90,38 +90,50 @@ def main() -> None:
         tmp = Path(tmp)
         script = tmp / "child.py"
         script.write_text(_CHILD)
-        runs: dict[str, list[dict]] = {
-            "no cache": [],
-            "cold": [],
-            "fingerprint hit": [],
-            "graph hit": [],
-            "graph hit, no check": [],
-        }
-        for i in range(args.repeats):
-            cache = tmp / f"cache{i}"
-            runs["no cache"].append(run(script, cache, False))
-            runs["cold"].append(run(script, cache, True))
-            runs["fingerprint hit"].append(run(script, cache, True))
-            runs["graph hit"].append(run(script, cache, True, "nofingerprint"))
-            runs["graph hit, no check"].append(run(script, cache, True, "nocheck"))
+        # (configuration, cache on, child mode, the origin expected)
+        plan = [
+            ("no cache", False, "check", "compiled"),
+            ("cold", True, "check", "compiled"),
+            ("fingerprint hit", True, "check", "disk: fingerprint"),
+            ("graph hit", True, "nofingerprint", "disk: exported graph"),
+            ("graph hit, no check", True, "nocheck", "disk: exported graph"),
+        ]
+        runs: dict[str, list[dict]] = {name: [] for name, *_ in plan}
+        retries = 0
+        while len(runs["no cache"]) < args.repeats:
+            # A repeat is redone if a run did not come from where expected
+            # (a reinstall of taylor_mlir meanwhile changes every key).
+            cache = tmp / f"cache{len(runs['no cache'])}-{retries}"
+            results = {
+                name: run(script, cache, enabled, mode)
+                for name, enabled, mode, _ in plan
+            }
+            if any(results[n]["origin"] != origin for n, _, _, origin in plan):
+                retries += 1
+                if retries > 3 * args.repeats:
+                    raise RuntimeError(f"unexpected origins: {results}")
+                continue
+            for name, result in results.items():
+                runs[name].append(result)
         reference = runs["no cache"][0]["laplacian"]
         for name, results in runs.items():
             assert all(r["laplacian"] == reference for r in results), name
             stages = sorted({k for r in results for k in r["timings"]})
+            # The fastest repeat: the least disturbed by other work.
+            best = min(results, key=lambda r: r["compile_s"])
             configurations[name] = {
-                "compile_s": statistics.median(r["compile_s"] for r in results),
-                "process_s": statistics.median(r["process_s"] for r in results),
-                "origin": results[0]["origin"],
-                "stages_s": {
-                    k: statistics.median(r["timings"].get(k, 0.0) for r in results)
-                    for k in stages
-                },
+                "compile_s": best["compile_s"],
+                "compile_s_median": statistics.median(r["compile_s"] for r in results),
+                "process_s": best["process_s"],
+                "origin": best["origin"],
+                "stages_s": {k: best["timings"].get(k, 0.0) for k in stages},
             }
 
     base = configurations["no cache"]["compile_s"]
     result = {
         "model": "MLP 8 -> 64 -> 64 -> 1, tanh, float64; laplacian, B = 16",
         "repeats": args.repeats,
+        "retries": retries,
         "cpus": os.cpu_count(),
         "load_average": [load_before, os.getloadavg()[0]],
         "configurations": configurations,
@@ -145,8 +157,9 @@ def main() -> None:
     lines = [
         "# Compile cache (`benchmarks/compile_cache.py`)",
         "",
-        f"Model: {result['model']}; a fresh process per compile, median of "
-        f"{args.repeats}; {os.cpu_count()}-core machine, load average "
+        f"Model: {result['model']}; a fresh process per compile, the fastest "
+        f"of {args.repeats} (its stages; median in the json); "
+        f"{os.cpu_count()}-core machine, load average "
         f"{load_before:.1f} before, {result['load_average'][1]:.1f} after "
         "(other work: times scale with it). Seconds.",
         "",
