@@ -185,11 +185,14 @@ class Artifacts:
             artifact = self._build_exported(program, digest, example, tail, check, disk)
             artifact.timings = {"torch.export": exported, **artifact.timings}
             compile_cache.memory_put(memory_key, artifact)
-        stored = compile_cache.exists(
-            "import", compile_cache.disk_key("import", digest)
-        )
-        if disk and check and fingerprint is not None and stored:
-            # Only now known to give this graph; validated next time.
+        if (
+            disk
+            and check
+            and fingerprint is not None
+            and compile_cache.exists("import", compile_cache.disk_key("import", digest))
+        ):
+            # Only now known to give this graph (whose import is stored);
+            # validated when it is used.
             compile_cache.store(
                 "fingerprint",
                 compile_cache.disk_key("fingerprint", fingerprint),
