@@ -94,3 +94,27 @@ def test_calls_float64(jets, order):
     for k in range(order + 1):
         err = relative_error(got[k], want[k])
         assert err <= 1e-10, f"coefficient {k} of K={order}: rel. error {err:.2e}"
+
+
+def test_collapsed_sum_through_calls_float64():
+    """sum-top + taylor-collapse: the sum over directions cannot be pushed into
+    the jet callee; the result is still Σ_r f_2^(r)."""
+    order = 2
+    with ir.Context():
+        module = ir.Module.parse(MODULE)
+        _pipelines.run(
+            module,
+            taylor_jet_pipeline(order=order, directions=R, function="f", sum_top=True),
+        )
+        _pipelines.run(module, "taylor-collapse-jets")
+        _pipelines.run(module, "taylor-lower-jets")
+        jit = JitModule(module)
+    g = torch.Generator().manual_seed(11)
+    x0 = 0.5 * torch.randn(2, 4, generator=g, dtype=torch.float64)
+    xs = {1: torch.randn(R, 2, 4, generator=g, dtype=torch.float64)}
+    want = reference_coefficients(reference, x0, {1: xs[1], 2: 0 * xs[1]}, order)
+    got = jit.f_jet(x0, xs[1], torch.zeros(R, 2, 4, dtype=torch.float64))
+    assert len(got) == order + 1
+    assert relative_error(got[0], want[0]) <= 1e-10
+    assert relative_error(got[1], want[1]) <= 1e-10
+    assert relative_error(got[2], want[2].sum(0)) <= 1e-10
