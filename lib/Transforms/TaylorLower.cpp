@@ -69,6 +69,10 @@ void lowerSum(SumOp op, MakeJetOp make, RewriterBase &rewriter) {
   rewriter.replaceOpWithNewOp<MakeJetOp>(op, op.getType(), coefficients);
 }
 
+//===----------------------------------------------------------------------===//
+// Phase 1: the rules expand taylor.propagate and local taylor.sum in place
+//===----------------------------------------------------------------------===//
+
 /// The coefficients of a jet operand of `user`: the operands of the
 /// `taylor.make_jet` that built it (zero tensors become null), or else
 /// `taylor.coeff` reads of the jet (a block argument, a call or scf result),
@@ -202,8 +206,9 @@ bool carriesJets(Operation *op) {
       op);
 }
 
-/// Whether the blocks of `op`'s regions may have jet arguments: entry blocks
-/// of functions and loops, any block of a function (branch targets).
+/// Whether `block` may have jet arguments, which the structural conversions
+/// retype: any block of a function (the entry block with the signature, the
+/// others with the branches to them) and the entry blocks of scf loops.
 bool mayHaveJetBlockArguments(Block &block) {
   Operation *parent = block.getParentOp();
   if (isa<func::FuncOp>(parent))
