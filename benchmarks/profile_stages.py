@@ -10,18 +10,19 @@ taylor-to-llvm + JIT).
 
 One call (median over ``--repeats`` after a warm-up), split into:
 
-- ``BLAS``: time inside the matrix products (the ``taylor_cblas_?gemm``
-  symbols the compiled code calls are bound to timing wrappers around
-  OpenBLAS for this script), with their GFLOP/s;
-- ``allocator``: time in the compiled code's ``malloc``/``free``
-  (``taylor_mlir.jit.AllocationTracker``, buffers reused across calls);
-- ``generated code``: the rest of the time inside the compiled function —
+- ``BLAS``: time inside the matrix products (the native runtime's BLAS
+  shim, timed by its own counters: ``taylor_mlir._native.profile``), with
+  their GFLOP/s;
+- ``allocator``: time in the compiled code's allocations and frees (the
+  runtime's buffer pool, buffers reused across calls);
+- ``generated code``: the rest of the time inside the compiled functions —
   the elementwise jet arithmetic (Faà di Bruno / Leibniz / collapsed sums),
   transposes, slices, copies;
-- ``boundary``: ``JitModule.call`` outside the compiled function (argument
-  checks, memref descriptors, result allocation);
-- ``Python``: ``CompiledOperator.__call__`` outside ``JitModule.call``
-  (input checks, reading the model's parameters, summing terms).
+- ``boundary``: the runtime call (``_native.run``) outside the compiled
+  functions (memref descriptors, native thread dispatch);
+- ``Python``: ``CompiledOperator.__call__`` outside the runtime call (input
+  checks, reading the model's parameters, allocating results, summing
+  terms).
 
 The split is additive on one thread (``--threads 1``, the default); with
 more threads the parts of the batch run concurrently and only the wall time
@@ -39,7 +40,6 @@ stdout).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import datetime
 import json
 import os
@@ -66,58 +66,62 @@ class Timers:
     """Accumulated seconds per part of a call."""
 
     def __init__(self) -> None:
-        self.seconds = dict.fromkeys(PARTS + ["call", "jit", "invoke"], 0.0)
+        self.seconds = dict.fromkeys(PARTS + ["call", "runtime", "jobs"], 0.0)
         self.flops = 0
 
     def reset(self) -> None:
+        """Zeroes the timers and the runtime's counters."""
+        from taylor_mlir import _native
+
         self.seconds = dict.fromkeys(self.seconds, 0.0)
         self.flops = 0
+        _native.profile_reset()
+
+    def read(self) -> tuple[dict[str, float], int]:
+        """The seconds (with the runtime's counters since `reset`) and the
+        BLAS FLOPs."""
+        read_counters(self)
+        return dict(self.seconds), self.flops
+
+
+def split(seconds: dict[str, float], wall: float, python: str = "Python") -> dict:
+    """The parts of ``wall`` seconds (see the module doc) from `Timers.read`."""
+    return {
+        "BLAS": seconds["BLAS"],
+        "allocator": seconds["allocator"],
+        "generated code": seconds["jobs"] - seconds["BLAS"] - seconds["allocator"],
+        "boundary": seconds["runtime"] - seconds["jobs"],
+        python: wall - seconds["runtime"],
+    }
 
 
 def instrument(timers: Timers) -> None:
-    """Binds the BLAS symbols, the allocator callbacks, `JitModule.call` and
-    `ExecutionEngine.invoke` to timing wrappers (before anything compiles)."""
-    from taylor_mlir import blas, jit
-    from taylor_mlir.execution_engine import ExecutionEngine
+    """Turns the runtime's counters on and times its calls
+    (`taylor_mlir._native.run`)."""
+    from taylor_mlir import _native
 
-    lib = blas.library()
-    wrappers = {}
-    for ours, theirs in blas.SYMBOLS.items():
-        real_type = ctypes.c_double if "dgemm" in ours else ctypes.c_float
-        argtypes = [ctypes.c_int32] * 3 + [ctypes.c_int64] * 3
-        argtypes += [real_type, ctypes.c_void_p, ctypes.c_int64]
-        argtypes += [ctypes.c_void_p, ctypes.c_int64, real_type]
-        argtypes += [ctypes.c_void_p, ctypes.c_int64]
-        real = getattr(lib, theirs)
-        real.argtypes, real.restype = argtypes, None
+    _native.profile(True)
+    run = _native.run
 
-        def timed(*args, real=real):
-            start = time.perf_counter()
-            real(*args)
-            timers.seconds["BLAS"] += time.perf_counter() - start
-            timers.flops += 2 * args[3] * args[4] * args[5]
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return run(*args, **kwargs)
+        finally:
+            timers.seconds["runtime"] += time.perf_counter() - start
 
-        wrappers[ours] = ctypes.CFUNCTYPE(None, *argtypes)(timed)
-    blas.symbol_addresses = lambda: {
-        name: ctypes.cast(w, ctypes.c_void_p) for name, w in wrappers.items()
-    }
-    instrument.keep = wrappers  # the callbacks must outlive the JIT
+    _native.run = timed
 
-    def timing(method, key):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                timers.seconds[key] += time.perf_counter() - start
 
-        return wrapper
+def read_counters(timers: Timers) -> None:
+    """Adds the runtime's counters since the last reset to ``timers``."""
+    from taylor_mlir import _native
 
-    tracker = jit.AllocationTracker
-    tracker._on_malloc = timing(tracker._on_malloc, "allocator")
-    tracker._on_free = timing(tracker._on_free, "allocator")
-    jit.JitModule.call = timing(jit.JitModule.call, "jit")
-    ExecutionEngine.invoke = timing(ExecutionEngine.invoke, "invoke")
+    counters = _native.profile_read()
+    timers.seconds["BLAS"] += counters.gemm_ns * 1e-9
+    timers.seconds["allocator"] += counters.allocator_ns * 1e-9
+    timers.seconds["jobs"] += counters.job_ns * 1e-9
+    timers.flops += counters.gemm_flops
 
 
 def worker(args: argparse.Namespace) -> dict:
@@ -156,16 +160,10 @@ def worker(args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         op(x)
         timers.seconds["call"] = time.perf_counter() - start
-        samples.append((dict(timers.seconds), timers.flops))
+        samples.append(timers.read())
     samples.sort(key=lambda s: s[0]["call"])
     seconds, flops = samples[len(samples) // 2]
-    parts = {
-        "BLAS": seconds["BLAS"],
-        "allocator": seconds["allocator"],
-        "generated code": seconds["invoke"] - seconds["BLAS"] - seconds["allocator"],
-        "boundary": seconds["jit"] - seconds["invoke"],
-        "Python": seconds["call"] - seconds["jit"],
-    }
+    parts = split(seconds, seconds["call"])
     return {
         "mode": args.mode,
         "compile_seconds": compile_seconds,

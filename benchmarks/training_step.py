@@ -76,9 +76,9 @@ recomputes the forward (reported by the profile).
 
 Where the time goes (``profile`` / ``profile_fused`` rows): one more
 taylor-mlir child per workload, dtype and taylor-mlir method at the largest
-batch, on one thread so that the parts add up, with the ``taylor_cblas_?gemm``
-symbols, the allocator, ``JitModule.call`` and ``ExecutionEngine.invoke``
-bound to timing wrappers (``profile_stages.instrument``): the step split into
+batch, on one thread so that the parts add up, with the native runtime's
+counters on (BLAS, allocator, compiled functions) and its calls timed
+(``profile_stages.instrument``): the step split into
 forward (``op(x)`` and the loss; ``op.loss``) and backward, each into BLAS,
 allocator, generated code, boundary and Python/torch; the BLAS FLOPs executed
 and their rate.
@@ -469,10 +469,10 @@ def profile_worker(spec, data) -> dict[str, Any]:
         else:
             loss = (op(x).reshape(-1) - target).pow(2).mean()
         middle = time.perf_counter()
-        marks.append((middle - start, dict(timers.seconds), timers.flops))
+        marks.append((middle - start, *timers.read()))
         timers.reset()
         loss.backward()
-        marks.append((time.perf_counter() - middle, dict(timers.seconds), timers.flops))
+        marks.append((time.perf_counter() - middle, *timers.read()))
         return marks
 
     start = time.perf_counter()
@@ -494,15 +494,7 @@ def profile_worker(spec, data) -> dict[str, Any]:
         "step_s": [s[0][0] + s[1][0] for s in samples],
     }
     for name, (wall, seconds, flops) in zip(("forward", "backward"), median):
-        parts = {
-            "BLAS": seconds["BLAS"],
-            "allocator": seconds["allocator"],
-            "generated code": seconds["invoke"]
-            - seconds["BLAS"]
-            - seconds["allocator"],
-            "boundary": seconds["jit"] - seconds["invoke"],
-            "Python/torch": wall - seconds["jit"],
-        }
+        parts = profile_stages.split(seconds, wall, "Python/torch")
         result[name] = {
             "seconds": wall,
             "parts": parts,
@@ -949,8 +941,8 @@ def profile_markdown(profiles, report) -> list[str]:
         "## Where taylor-mlir's step goes (one thread)",
         "",
         (
-            "`profile_stages.instrument`'s timing wrappers (BLAS symbols, "
-            "allocator, `JitModule.call`, `ExecutionEngine.invoke`); median step "
+            "`profile_stages.instrument`: the native runtime's counters (BLAS, "
+            "allocator, compiled functions) and its timed calls; median step "
             "of the timed ones, one thread so that the parts add up. "
             "ours_collapsed: forward = `op(x)` and the loss, backward = "
             "`loss.backward()` (the vjp programs: the forward recomputed, then "

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from . import blas, threads
-from ._export import as_input
+from . import threads
 
 if TYPE_CHECKING:
     from .compiler import CompiledOperator
@@ -42,9 +41,9 @@ def records(x: torch.Tensor, tensors: Sequence[torch.Tensor]) -> bool:
 
 def run_parts(function, parts: Sequence[tuple[int, int]]) -> list:
     """``function(part)`` for every part of a batch, on the thread pool
-    (one BLAS thread each: a multi-threaded BLAS on one part's small products
-    was 3-10x slower, docs/performance.md)."""
-    blas.set_num_threads(1)
+    (the compiled calls inside run with one BLAS thread each: a
+    multi-threaded BLAS on one part's small products was 3-10x slower,
+    docs/performance.md)."""
     if len(parts) == 1:
         return [function(parts[0])]
     return threads.map(function, parts)
@@ -91,7 +90,7 @@ def _gradients(
     ``x`` and the model's tensors (None where ``needs`` is false), by the
     compiled vjp programs, part by part on the thread pool."""
     x = x.detach()
-    tensors = [as_input(t, op.dtype).cpu().numpy() for t in model_tensors]
+    tensors = op._tensors.arrays(model_tensors)
     needs_x, needs_tensors = needs[0], needs[1:]
     wanted = [
         i
@@ -184,7 +183,7 @@ class OperatorFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, op, directions, x, *model_tensors):
-        tensors = [as_input(t, op.dtype).cpu().numpy() for t in model_tensors]
+        tensors = op._tensors.arrays(model_tensors)
         outputs = op._evaluate(x.detach(), tensors, directions)
         ctx.op = op
         ctx.directions = directions

@@ -71,9 +71,11 @@ def named_tensors(module: torch.nn.Module) -> list[tuple[str, torch.Tensor]]:
 
 def as_input(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """A parameter or buffer as an argument: floating-point tensors in the
-    operator's dtype (integer ones as they are), detached."""
+    operator's dtype (integer ones as they are), detached and contiguous
+    (compiled code takes C-contiguous arrays)."""
     tensor = tensor.detach()
-    return tensor.to(dtype) if tensor.is_floating_point() else tensor
+    tensor = tensor.to(dtype) if tensor.is_floating_point() else tensor
+    return tensor.contiguous()
 
 
 class _Functional(torch.nn.Module):

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ._autograd import gather_gradients, records, run_parts
-from ._export import as_input
 
 if TYPE_CHECKING:
     from .compiler import CompiledOperator
@@ -111,7 +110,7 @@ class FusedLoss(torch.autograd.Function):
             for j, (t, need) in enumerate(zip(model_tensors, needs[1:]))
             if need and t.is_floating_point()
         ]
-        tensors = [as_input(t, op.dtype).cpu().numpy() for t in model_tensors]
+        tensors = op._tensors.arrays(model_tensors)
         batch = int(x.shape[0])
         scale = 1.0 / batch if reduction == "mean" else 1.0
         xd = x.detach()

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import _autograd, _fused, _program, blas, compile_cache, threads
+from . import _autograd, _fused, _native, _program, compile_cache, threads
 from ._artifact import _Artifact
 from ._artifacts import Artifacts
-from ._export import _FunctionModule, as_input, as_module, named_tensors
+from ._export import _FunctionModule, as_module, named_tensors
+from ._model_tensors import ModelTensors
 from ._plans import OPERATORS, _plan, with_outputs
 from .compile_cache import clear_compile_cache, compile_cache_info
 
@@ -58,7 +59,9 @@ class CompiledOperator:
       ir: the IR of its every stage (read-only), ``{"imported",
         "taylor-jet", "taylor-collapse" (None when not collapsed),
         "lowered", "llvm"}``.
-      pipeline: the pass pipeline, as one textual pipeline.
+      pipeline: the pass pipeline (a `_pipelines.Pipeline` of registered
+        pipelines; ``str()`` gives its text, ``.command()`` the taylor-opt
+        command).
     """
 
     def __init__(
@@ -92,8 +95,8 @@ class CompiledOperator:
         self._operator_terms = self._plan.operator_terms
         self._module = as_module(model)
         tensors = named_tensors(self._module)
-        self._tensor_names = [name for name, _ in tensors]
-        self._tensor_shapes = [tuple(t.shape) for _, t in tensors]
+        #: The model's tensors, as each call finds and passes them.
+        self._tensors = ModelTensors(self._module, tensors, self.dtype)
         self._output_tail: tuple[int, ...] | None = None
         self._artifacts: dict[int | None, _Artifact] = {}
         self._bytes_per_datum = self._coefficient_bytes_per_datum(tensors, x)
@@ -163,7 +166,7 @@ class CompiledOperator:
             )
         if x.device.type != "cpu":
             raise ValueError(f"expected a CPU tensor, got one on {x.device}")
-        return x.detach()
+        return x.detach().contiguous()
 
     def _coefficient_bytes_per_datum(self, tensors, x: torch.Tensor) -> int:
         """Estimated size of one datum's largest coefficient tensor: the
@@ -189,19 +192,7 @@ class CompiledOperator:
         """The model's current parameters and buffers as they are (for
         autograd), in the compiled order, checked against the compiled
         shapes."""
-        current = dict(named_tensors(self._module))
-        tensors = []
-        for name, shape in zip(self._tensor_names, self._tensor_shapes):
-            if name not in current:
-                raise ValueError(f"the model no longer has the tensor {name!r}")
-            value = current[name]
-            if tuple(value.shape) != shape:
-                raise ValueError(
-                    f"the model's {name!r} has shape {tuple(value.shape)}; it was "
-                    f"compiled with shape {shape} (recompile after changing it)"
-                )
-            tensors.append(value)
-        return tensors
+        return self._tensors.current()
 
     def _draw_directions(self) -> list[torch.Tensor | None]:
         """The directions of each term for one call (drawn once per call,
@@ -228,7 +219,7 @@ class CompiledOperator:
                 )
             )
         # numpy views made once per call, not once per part.
-        tensors = [as_input(t, self.dtype).cpu().numpy() for t in model_tensors]
+        tensors = self._tensors.arrays(model_tensors)
         return self._unwrap(self._evaluate(x, tensors, directions))
 
     def _unwrap(self, outputs: tuple):
@@ -272,18 +263,46 @@ class CompiledOperator:
                     for a, b in parts
                 ]
             )
-        # One BLAS thread per part: a multi-threaded BLAS on one part's small
-        # products was 3-10x slower (docs/performance.md).
-        blas.set_num_threads(1)
-        if len(parts) == 1:
-            return self._run(x, tensors, directions)
+        return self._execute(x, tensors, directions, parts)
+
+    def _execute(
+        self,
+        x: torch.Tensor,
+        tensors: list[Any],
+        directions: list[torch.Tensor | None],
+        parts: list[tuple[int, int]],
+    ) -> tuple[torch.Tensor, ...]:
+        """The outputs on a batch: every jet function on every part, as one
+        run of the native runtime (the jobs spread over its threads, the GIL
+        released until all are done)."""
+        # numpy views: the runtime reads them through the buffer protocol,
+        # cheaper than torch's DLPack.
+        x = x.numpy()
+        directions = [None if d is None else d.numpy() for d in directions]
+        jobs, results = [], []
+        for start, stop in parts:
+            size = stop - start
+            jit = self._artifact_for(None if self.dynamic_batch else size).jit
+            part = x[start:stop]
+            term_results = []
+            for i, term in enumerate(self._plan.terms):
+                outputs = [
+                    np.empty(shape, dtype=self._np_dtype)
+                    for shape in self._term_shapes(i, size)
+                ]
+                args = [
+                    a.numpy() if isinstance(a, torch.Tensor) else a
+                    for a in self._term_args(i, part, tensors, directions)
+                ]
+                jobs.append(jit.job(term.function, [*args, *outputs]))
+                term_results.append([torch.from_numpy(out) for out in outputs])
+            results.append(term_results)
+        _native.run(jobs, self.artifact.jit.pool)
         return self._combine_parts(
-            list(
-                threads.map(
-                    lambda part: self._run(x[part[0] : part[1]], tensors, directions),
-                    parts,
-                )
-            )
+            [
+                self._combine_terms(terms, stop - start)
+                for terms, (start, stop) in zip(results, parts)
+            ]
         )
 
     def _batch_dim(self, name: str) -> int:

@@ -19,27 +19,19 @@ argument is marked ``bufferization.writable = false`` before bufferization.
 
 from __future__ import annotations
 
-import bisect
-import ctypes
-import functools
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import blas, ir
+from . import _native, _pipelines, ir
+from ._native import BufferPool
 from .errors import run_pipeline
 from .execution_engine import ExecutionEngine
-from .runtime.np_to_memref import (
-    as_ctype,
-    make_nd_memref_descriptor,
-    make_zero_d_memref_descriptor,
-)
 from .tools import runtime_library
 
-#: The named pipeline (registered by taylor_mlir) that lowers to LLVM.
-DEFAULT_PIPELINE = "builtin.module(taylor-to-llvm)"
+#: The registered pipeline that lowers to LLVM (the host's codegen).
+DEFAULT_PIPELINE = _pipelines.default_codegen()
 
 _DTYPES = {
     "f64": np.dtype(np.float64),
@@ -142,177 +134,33 @@ def _prepare_for_jit(func: ir.Operation, num_inputs: int) -> None:
     func.attributes["arg_attrs"] = ir.ArrayAttr.get(new)
 
 
-def _to_numpy(value: Any) -> tuple[np.ndarray, bool]:
-    """Returns a C-contiguous array viewing ``value`` and whether it was torch."""
-    is_torch = type(value).__module__.startswith("torch")
-    array = np.asarray(value.detach().cpu().numpy() if is_torch else value)
+def _to_array(value: Any) -> tuple[Any, bool]:
+    """``value`` as a C-contiguous numpy array or CPU torch tensor (the
+    runtime takes both), and whether it was torch."""
+    if type(value).__module__.startswith("torch"):
+        value = value.detach()
+        if not value.is_contiguous():
+            value = value.contiguous()
+        return value, True
+    array = np.asarray(value)
     if not array.flags.c_contiguous:  # (np.ascontiguousarray would make 0-d 1-d)
         array = array.copy(order="C")
-    return array, is_torch
+    return array, False
 
 
-@functools.cache
-def _descriptor_type(rank: int, dtype: np.dtype) -> tuple[type, type]:
-    """The ctypes structure of a rank-`rank` memref descriptor and the
-    element ctype, made once (upstream's `get_ranked_memref_descriptor`
-    builds a new class per call: 0.1 ms per argument)."""
-    element = as_ctype(dtype)
-    if rank == 0:
-        return make_zero_d_memref_descriptor(element), element
-    return make_nd_memref_descriptor(rank, element), element
+def _as_numpy(value: Any) -> np.ndarray:
+    """A numpy view of a CPU array or tensor."""
+    if type(value).__module__.startswith("torch"):
+        return value.detach().numpy()
+    return np.asarray(value)
 
 
-def _memref_descriptor(array: np.ndarray) -> ctypes.Structure:
-    """The ranked memref descriptor of a numpy array (strides in elements)."""
-    structure, element = _descriptor_type(array.ndim, array.dtype)
-    descriptor = structure()
-    descriptor.allocated = array.ctypes.data
-    descriptor.aligned = ctypes.cast(array.ctypes.data, ctypes.POINTER(element))
-    descriptor.offset = 0
-    if array.ndim:
-        dims = ctypes.c_longlong * array.ndim
-        descriptor.shape = dims(*array.shape)
-        descriptor.strides = dims(*[s // array.itemsize for s in array.strides])
-    return descriptor
-
-
-class AllocationTracker:
-    """The heap allocator of JIT-compiled code: the code's `malloc` and `free`
-    are replaced by wrappers around the C library's that record the bytes live
-    and the peak (`reset_peak()` starts a new measurement) and, with
-    ``reuse=True``, keep freed buffers for the next allocation of the same
-    size (or up to `SLACK` smaller) instead of returning them.
-
-    Why reuse: the coefficient tensors of a large batch are tens of MB each;
-    glibc serves buffers above 32 MiB by `mmap` and unmaps them on `free`, so
-    every call page-faults (and the kernel zeroes) all of its memory again —
-    on the paper MLP at B = 128 that was a third of the call's time. The code
-    of an operator allocates the same sizes on every call, so after the
-    first call every allocation is served from the cache; what it holds
-    (`reserved`) is the peak working memory of one call. `release()` frees it.
-    """
-
-    _MALLOC = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_size_t)
-    _FREE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-
-    def __init__(self, reuse: bool = False) -> None:
-        self.reuse = reuse
-        self.live = 0
-        self.peak = 0
-        self.allocations = 0
-        #: Allocations served from the cache (``reuse=True``).
-        self.reused = 0
-        #: Bytes of the freed buffers kept for reuse.
-        self.cached = 0
-        self._sizes: dict[int, int] = {}
-        self._free_lists: dict[int, list[int]] = {}
-        #: The sizes with cached buffers, ascending.
-        self._cached_sizes: list[int] = []
-        self._lock = threading.Lock()
-        libc = ctypes.CDLL(None)
-        self._malloc = libc.malloc
-        self._malloc.restype = ctypes.c_void_p
-        self._malloc.argtypes = [ctypes.c_size_t]
-        self._free = libc.free
-        self._free.argtypes = [ctypes.c_void_p]
-        self._callbacks = (self._MALLOC(self._on_malloc), self._FREE(self._on_free))
-
-    @property
-    def reserved(self) -> int:
-        """Bytes held: live buffers plus the cached free ones."""
-        return self.live + self.cached
-
-    def install(self, engine: Any) -> None:
-        """Routes `engine`'s `malloc`/`free` through this tracker (before its
-        first call)."""
-        for name, callback in zip(["malloc", "free"], self._callbacks):
-            engine.raw_register_runtime(name, ctypes.cast(callback, ctypes.c_void_p))
-
-    def reset_peak(self) -> None:
-        self.peak = self.live
-
-    def release(self) -> None:
-        """Returns the cached free buffers to the C library."""
-        with self._lock:
-            lists, self._free_lists, self.cached = self._free_lists, {}, 0
-            self._cached_sizes = []
-        for pointers in lists.values():
-            for pointer in pointers:
-                self._free(pointer)
-
-    def __del__(self) -> None:
-        if getattr(self, "_free_lists", None):
-            self.release()
-
-    #: A cached buffer serves a request up to this fraction smaller than it
-    #: (parts of a batch differ by one datum: their buffers by a few %).
-    SLACK = 1 / 8
-
-    def _take_cached(self, size: int) -> tuple[int, int] | None:
-        """The smallest cached buffer of at least `size` bytes (and at most
-        `SLACK` more), removed from the cache: (pointer, its size)."""
-        i = bisect.bisect_left(self._cached_sizes, size)
-        if i == len(self._cached_sizes):
-            return None
-        block = self._cached_sizes[i]
-        if block > size + int(size * self.SLACK):
-            return None
-        pointers = self._free_lists[block]
-        pointer = pointers.pop()
-        if not pointers:
-            del self._free_lists[block]
-            del self._cached_sizes[i]
-        self.cached -= block
-        self.reused += 1
-        return pointer, block
-
-    def _on_malloc(self, size: int) -> int | None:
-        pointer = None
-        with self._lock:
-            taken = self._take_cached(size) if self.reuse else None
-        if taken is not None:
-            pointer, size = taken
-        else:
-            pointer = self._malloc(size)
-        if pointer:
-            with self._lock:
-                self._sizes[pointer] = size
-                self.live += size
-                self.allocations += 1
-                self.peak = max(self.peak, self.live)
-        return pointer
-
-    def _on_free(self, pointer: int | None) -> None:
-        if not pointer:
-            return
-        with self._lock:
-            size = self._sizes.pop(pointer, None)
-            if size is not None:
-                self.live -= size
-                if self.reuse:
-                    if size not in self._free_lists:
-                        self._free_lists[size] = []
-                        bisect.insort(self._cached_sizes, size)
-                    self._free_lists[size].append(pointer)
-                    self.cached += size
-                    return
-        self._free(pointer)
-
-
-_SHARED_POOL: AllocationTracker | None = None
-_SHARED_POOL_LOCK = threading.Lock()
-
-
-def shared_buffer_pool() -> AllocationTracker:
-    """The buffer cache every `JitModule` with `reuse_buffers` (and without
+def shared_buffer_pool() -> BufferPool:
+    """The buffer pool every `JitModule` with `reuse_buffers` (and without
     `track_allocations`) allocates from: one per process, so that the code
     compiled for the parts of a batch (sizes differing by one datum) and
     other operators share their cached buffers."""
-    global _SHARED_POOL
-    with _SHARED_POOL_LOCK:
-        if _SHARED_POOL is None:
-            _SHARED_POOL = AllocationTracker(reuse=True)
-        return _SHARED_POOL
+    return _native.shared_pool()
 
 
 class JitModule:
@@ -321,14 +169,15 @@ class JitModule:
     Args:
       module: MLIR text or an ``ir.Module`` (copied; the caller's module is
         left as it is).
-      pipeline: the textual pass pipeline that lowers it to the LLVM dialect.
+      pipeline: the pass pipeline that lowers it to the LLVM dialect (a
+        `_pipelines.Pipeline` of registered pipelines, or pipeline text).
       opt_level: LLVM optimization level of the JIT.
       context: the context to parse text in (a new one by default).
       track_allocations: count the heap memory the compiled code allocates
-        (`self.allocations`, an `AllocationTracker`): live and peak bytes,
-        exactly, independent of the allocator's caching.
+        in a pool of its own (`self.allocations`, a `BufferPool`): live and
+        peak bytes, exactly, independent of the pool's caching.
       reuse_buffers: keep the buffers the code frees for its next
-        allocations (`AllocationTracker(reuse=True)`): from the second call
+        allocations (`BufferPool(reuse=True)`): from the second call
         on, a call allocates no new memory and page-faults none. The cache
         is the process's `shared_buffer_pool()` (a module's own one with
         `track_allocations`); it holds the peak working memory of the calls
@@ -339,7 +188,7 @@ class JitModule:
         self,
         module: str | ir.Module,
         *,
-        pipeline: str = DEFAULT_PIPELINE,
+        pipeline: _pipelines.Pipeline | str = DEFAULT_PIPELINE,
         opt_level: int = 2,
         context: ir.Context | None = None,
         track_allocations: bool = False,
@@ -370,27 +219,25 @@ class JitModule:
             self.pipeline = pipeline
             run_pipeline(module, pipeline, stage="lowering to LLVM")
             self.module = module
-            declared = {
-                ir.StringAttr(op.attributes["sym_name"]).value
-                for op in module.body.operations
-                if "sym_name" in op.attributes
-            }
+            _native.ensure_loaded()
+            # Allocations, matrix products: the native runtime.
             self.engine = ExecutionEngine(
                 module,
                 opt_level=opt_level,
-                shared_libs=[runtime_library("mlir_c_runner_utils")],
+                shared_libs=[runtime_library("mlir_c_runner_utils"), _native.LIBRARY],
             )
-            # Matrix products call BLAS (taylor-gemm-to-blas).
-            if declared & set(blas.SYMBOLS):
-                for name, address in blas.symbol_addresses().items():
-                    self.engine.raw_register_runtime(name, address)
-        self.allocations: AllocationTracker | None = None
+            #: The packed wrapper of each function, called by the runtime.
+            self.addresses = {
+                name: self.engine.raw_lookup("_mlir_ciface_" + name)
+                for name in self.functions
+            }
+        self.allocations: BufferPool | None = None
         if track_allocations:
-            self.allocations = AllocationTracker(reuse=reuse_buffers)
+            self.allocations = BufferPool(reuse=reuse_buffers)
         elif reuse_buffers:
             self.allocations = shared_buffer_pool()
-        if self.allocations is not None:
-            self.allocations.install(self.engine)
+        #: The pool calls allocate from.
+        self.pool = self.allocations or BufferPool(reuse=False)
 
     def release_buffers(self) -> None:
         """Frees the buffers kept for reuse (`reuse_buffers`; those of the
@@ -429,8 +276,9 @@ class JitModule:
             )
         arrays, any_torch = [], False
         for i, (arg, want) in enumerate(zip(args, spec.inputs)):
-            array, is_torch = _to_numpy(arg)
+            array, is_torch = _to_array(arg)
             any_torch |= is_torch
+            array = _as_numpy(array)
             want.check(array, f"@{name} argument {i}")
             arrays.append(array)
         if outputs is None:
@@ -451,7 +299,7 @@ class JitModule:
             )
             if not contiguous:
                 raise ValueError(f"@{name} result {i}: the output must be C-contiguous")
-            array, _ = _to_numpy(out)
+            array = _as_numpy(out)
             if not array.flags.writeable:
                 raise ValueError(f"@{name} result {i}: the output is read-only")
             want.check(array, f"@{name} result {i}")
@@ -461,12 +309,19 @@ class JitModule:
                     f"got {array.shape}"
                 )
             out_arrays.append(array)
-        descriptors = [
-            ctypes.pointer(ctypes.pointer(_memref_descriptor(a)))
-            for a in arrays + out_arrays
-        ]
-        self.engine.invoke(name, *descriptors)
+        self.run([(name, arrays + out_arrays)])
         return list(outputs)
+
+    def job(self, name: str, arrays: list[Any]) -> tuple[int, list[Any]]:
+        """A job of `run`: function ``name`` on ``arrays`` (its inputs, then
+        its outputs: C-contiguous numpy arrays or CPU torch tensors of the
+        function's shapes and dtypes; not checked)."""
+        return self.addresses[name], arrays
+
+    def run(self, calls: list[tuple[str, list[Any]]]) -> None:
+        """Runs the ``(name, arrays)`` calls (see `job`) concurrently on the
+        runtime's native threads, without the GIL."""
+        _native.run([self.job(name, arrays) for name, arrays in calls], self.pool)
 
     @staticmethod
     def _allocate(
@@ -489,7 +344,7 @@ class JitModule:
 
 __all__ = [
     "DEFAULT_PIPELINE",
-    "AllocationTracker",
+    "BufferPool",
     "FunctionSpec",
     "JitModule",
     "TensorSpec",

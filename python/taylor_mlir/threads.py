@@ -1,10 +1,12 @@
 """How many threads compiled operators run on, and how a batch is split.
 
 A call of a `CompiledOperator` splits its batch into parts and computes them
-concurrently, one part at a time per thread, each with a single-threaded
-BLAS (the compiled code releases the GIL while it runs): the matrix products
-and the elementwise jet arithmetic then use every core, without the threads
-of a multi-threaded BLAS waiting for each other between products.
+concurrently on the native runtime's threads (`taylor_mlir._native`), one
+part at a time per thread, each with a single-threaded BLAS, without the
+GIL: the matrix products and the elementwise jet arithmetic then use every
+core, without the threads of a multi-threaded BLAS waiting for each other
+between products. (`map` runs Python functions over parts on a Python
+thread pool of the same size: the backward passes.)
 
 Parts are small enough that one part's largest coefficient tensor (its
 directions × data × the model's widest layer) stays within
@@ -28,6 +30,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from . import _native
+
 #: The smallest part of a batch a call computes on its own.
 MIN_CHUNK = 8
 #: The budget of a part's largest coefficient tensor, in bytes.
@@ -36,6 +40,7 @@ PART_BYTES = 8 << 20
 _LOCK = threading.Lock()
 _THREADS = max(1, len(os.sched_getaffinity(0)))
 _POOL: ThreadPoolExecutor | None = None
+_native.set_num_threads(_THREADS)
 
 
 def set_num_threads(threads: int) -> None:
@@ -45,6 +50,7 @@ def set_num_threads(threads: int) -> None:
         raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
     with _LOCK:
         _THREADS = threads
+        _native.set_num_threads(threads)
         # Not shut down: calls on other threads may be submitting to it; its
         # threads exit once the last of them is done with it (when the
         # executor is garbage-collected).

@@ -402,9 +402,13 @@ def test_ir_of_every_stage_and_the_pipeline():
     assert "!taylor.jet<2, 3, tensor<4x12xf64>, collapsed>" in lap.ir["taylor-collapse"]
     assert "taylor." not in lap.ir["lowered"]
     assert "llvm.func" in lap.ir["llvm"]
-    assert lap.pipeline.startswith("builtin.module(taylor-jet{")
-    assert "seed=identity" in lap.pipeline
-    assert lap.pipeline.endswith("taylor-to-llvm)")
+    assert lap.pipeline.names == [
+        "taylor-jets",
+        "taylor-collapse-jets",
+        "taylor-lower-jets",
+        "taylor-cpu-codegen",
+    ]
+    assert "seeds=identity" in str(lap.pipeline)
     stages = lap.artifact.timings
     assert list(stages) == [
         "torch.export",

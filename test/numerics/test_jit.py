@@ -219,8 +219,7 @@ def test_matrix_products_call_blas_with_any_thread_count():
     with transposed and dynamically shaped operands."""
     from taylor_mlir import blas
 
-    mod = JitModule(
-        """
+    mod = JitModule("""
         func.func @mm(%a: tensor<?x40xf64>, %b: tensor<30x40xf64>) -> tensor<?x30xf64> {
           %z = arith.constant 0.0 : f64
           %c0 = arith.constant 0 : index
@@ -242,8 +241,7 @@ def test_matrix_products_call_blas_with_any_thread_count():
           %r = linalg.matmul ins(%a, %b : tensor<7x5xf32>, tensor<5x3xf32>)
                              outs(%f : tensor<7x3xf32>) -> tensor<7x3xf32>
           return %r : tensor<7x3xf32>
-        }"""
-    )
+        }""")
     assert "taylor_cblas_dgemm" in str(mod.module)
     assert "taylor_cblas_sgemm" in str(mod.module)
     rng = np.random.default_rng(0)
@@ -299,21 +297,23 @@ def test_buffers_are_reused_across_calls(rng):
 
 def test_cached_buffers_serve_slightly_smaller_requests():
     """A parts' buffers differ by a datum: a cached buffer serves a request
-    up to 1/8 smaller than it, not a much smaller one."""
-    from taylor_mlir.jit import AllocationTracker
+    up to 1/8 smaller than it, not a much smaller one. (`allocate`/`free` are what compiled code's allocations do.)"""
+    from taylor_mlir.jit import BufferPool
 
-    pool = AllocationTracker(reuse=True)
-    big = pool._on_malloc(1000)
-    pool._on_free(big)
-    assert pool._on_malloc(900) == big and pool.reused == 1
-    assert pool.live == 1000 and pool.cached == 0
-    pool._on_free(big)
-    small = pool._on_malloc(500)
-    assert small != big and pool.reused == 1 and pool.cached == 1000
-    pool._on_free(small)
-    assert pool._on_malloc(1000) == big and pool._on_malloc(500) == small
-    pool._on_free(big)
-    pool._on_free(small)
+    pool = BufferPool(reuse=True)
+    native = pool.native
+    big = native.allocate(1000)
+    native.free(big)
+    assert native.allocate(900) == big and pool.reused == 1
+    assert pool.live == 1024 and pool.cached == 0  # 1000 bytes, rounded up
+    native.free(big)
+    small = native.allocate(500)
+    assert small != big and pool.reused == 1 and pool.cached == 1024
+    native.free(small)
+    assert native.allocate(1000) == big and native.allocate(500) == small
+    assert big % 64 == 0 and small % 64 == 0
+    native.free(big)
+    native.free(small)
     pool.release()
     assert pool.cached == 0 and pool.reserved == 0
 
