@@ -12,7 +12,7 @@
 // TYPE: unknown-type.mlir:1:{{[0-9]+}}: error: unknown type `jets` in dialect `taylor`
 // OP: unknown-op.mlir:2:{{[0-9]+}}: error: custom op 'taylor.frobnicate' is unknown
 // INVALID: invalid.mlir:2:{{[0-9]+}}: error: 'taylor.make_jet' op expects 2 coefficients for a jet of order 1, got 1
-// LOWER: lower-fails.mlir:1:{{[0-9]+}}: error: 'func.func' op has a jet argument
+// LOWER: lower-fails.mlir:2:{{[0-9]+}}: error: 'arith.select' op cannot be lowered: it produces a jet
 // HELP-DAG: --taylor-lower
 // HELP-DAG: --taylor-to-llvm
 
@@ -32,6 +32,7 @@ func.func @f(%x0: tensor<4xf64>) {
   return
 }
 //--- lower-fails.mlir
-func.func @f(%j: !taylor.jet<1, 3, tensor<4xf64>>) {
-  return
+func.func @f(%j: !taylor.jet<1, 3, tensor<4xf64>>, %c: i1) -> !taylor.jet<1, 3, tensor<4xf64>> {
+  %s = arith.select %c, %j, %j : !taylor.jet<1, 3, tensor<4xf64>>
+  return %s : !taylor.jet<1, 3, tensor<4xf64>>
 }

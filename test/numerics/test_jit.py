@@ -165,20 +165,16 @@ def test_outputs_are_written_in_place():
 
 
 def test_failing_pipeline_raises_with_diagnostic():
-    with pytest.raises(CompilationError, match="jet operand is produced by 'scf.if'"):
+    with pytest.raises(CompilationError, match="'arith.select' op cannot be lowered"):
         JitModule("""
             func.func @f(%x0: tensor<4xf64>, %x1: tensor<3x4xf64>, %c: tensor<i1>)
                 -> tensor<4xf64> {
               %p = tensor.extract %c[] : tensor<i1>
-              %j = scf.if %p -> !taylor.jet<1, 3, tensor<4xf64>> {
-                %a = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<3x4xf64>
-                    -> !taylor.jet<1, 3, tensor<4xf64>>
-                scf.yield %a : !taylor.jet<1, 3, tensor<4xf64>>
-              } else {
-                %b = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<3x4xf64>
-                    -> !taylor.jet<1, 3, tensor<4xf64>>
-                scf.yield %b : !taylor.jet<1, 3, tensor<4xf64>>
-              }
+              %a = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<3x4xf64>
+                  -> !taylor.jet<1, 3, tensor<4xf64>>
+              %b = taylor.make_jet %x0, %x1 : tensor<4xf64>, tensor<3x4xf64>
+                  -> !taylor.jet<1, 3, tensor<4xf64>>
+              %j = arith.select %p, %a, %b : !taylor.jet<1, 3, tensor<4xf64>>
               %0 = taylor.coeff %j[0] : !taylor.jet<1, 3, tensor<4xf64>> -> tensor<4xf64>
               return %0 : tensor<4xf64>
             }""")
