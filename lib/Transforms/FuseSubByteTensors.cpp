@@ -154,6 +154,15 @@ struct TaylorFuseSubByteTensorsPass
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    // Arguments are memory the caller lays out: nothing can widen them.
+    for (auto [i, type] : llvm::enumerate(func.getArgumentTypes()))
+      if (isSubByteTensor(type)) {
+        func.emitOpError() << "argument " << i
+                           << " is a tensor of sub-byte elements (" << type
+                           << "), which the LLVM lowering cannot load; pass it "
+                              "as i8 (or as a wider integer) instead";
+        return signalPassFailure();
+      }
     if (failed(fuseSubByteProducers(func))) {
       func.emitOpError() << "fusion of sub-byte tensors did not converge";
       return signalPassFailure();

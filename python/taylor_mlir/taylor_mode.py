@@ -180,12 +180,32 @@ class TaylorJet:
             self.pipeline = steps + codegen
 
     def _drop_other_functions(self, module: ir.Module) -> None:
-        for op in list(module.body.operations):
-            if (
-                op.operation.name == "func.func"
-                and ir.StringAttr(op.attributes["sym_name"]).value != self.jet_function
-            ):
+        """Erases every function but the jet function and those it calls
+        (the jet copies of callees, `taylor-jet` through ``func.call``),
+        which become private."""
+        functions = {
+            ir.StringAttr(op.attributes["sym_name"]).value: op
+            for op in module.body.operations
+            if op.operation.name == "func.func"
+        }
+        keep, pending = set(), [self.jet_function]
+        while pending:
+            name = pending.pop()
+            if name in keep or name not in functions:
+                continue
+            keep.add(name)
+
+            def callees(op, found=pending):
+                if op.name == "func.call":
+                    found.append(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
+                return ir.WalkResult.ADVANCE
+
+            functions[name].operation.walk(callees)
+        for name, op in functions.items():
+            if name not in keep:
                 op.operation.erase()
+            elif name != self.jet_function:
+                op.attributes["sym_visibility"] = ir.StringAttr.get("private")
 
     @property
     def allocations(self):

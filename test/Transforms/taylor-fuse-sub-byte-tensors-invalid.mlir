@@ -14,3 +14,21 @@ func.func @returned_mask(%x: tensor<4xf64>) -> tensor<4xi1> {
   } -> tensor<4xi1>
   return %m : tensor<4xi1>
 }
+
+// -----
+
+// A mask passed in is laid out by the caller, with one byte per element or
+// not: it cannot be widened here.
+
+// expected-error @+1 {{'func.func' op argument 1 is a tensor of sub-byte elements ('tensor<i1>'), which the LLVM lowering cannot load; pass it as i8}}
+func.func @mask_argument(%x: tensor<4xf64>, %c: tensor<i1>) -> tensor<4xf64> {
+  %p = tensor.extract %c[] : tensor<i1>
+  %r = scf.if %p -> tensor<4xf64> {
+    scf.yield %x : tensor<4xf64>
+  } else {
+    %e = tensor.empty() : tensor<4xf64>
+    %a = linalg.add ins(%x, %x : tensor<4xf64>, tensor<4xf64>) outs(%e : tensor<4xf64>) -> tensor<4xf64>
+    scf.yield %a : tensor<4xf64>
+  }
+  return %r : tensor<4xf64>
+}

@@ -3,10 +3,11 @@ jets cross `func.call` (one jet callee for the three calls, whose arguments
 are both jets). Coefficients f_0..f_K against nested `torch.func.jvp` in
 float64.
 
-(Jets through `scf.for` and `scf.if` are checked at the IR level only,
-test/Transforms/taylor-jet-structural.mlir and taylor-lower-structural.mlir:
-the CPU codegen cannot yet compile an `scf.for` whose iter_args are not
-updated in place, nor an `scf.if` that yields tensors, jets or not.)"""
+Jets through `scf.if` (a branch chosen by a passive argument) are checked
+too, through the public `TaylorJet`. (Jets through `scf.for` are checked at
+the IR level only, test/Transforms/taylor-jet-structural.mlir and
+taylor-lower-structural.mlir: one-shot bufferization refuses an `scf.for`
+whose iter_args are not updated in place.)"""
 
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from taylor_reference import reference_coefficients, relative_error  # noqa: E40
 
 from taylor_mlir import _pipelines, ir  # noqa: E402
 from taylor_mlir.jit import JitModule  # noqa: E402
-from taylor_mlir.taylor_mode import taylor_jet_pipeline  # noqa: E402
+from taylor_mlir.taylor_mode import TaylorJet, taylor_jet_pipeline  # noqa: E402
 
 R = 3
 STEPS = 3
@@ -118,3 +119,52 @@ def test_collapsed_sum_through_calls_float64():
     assert relative_error(got[0], want[0]) <= 1e-10
     assert relative_error(got[1], want[1]) <= 1e-10
     assert relative_error(got[2], want[2].sum(0)) <= 1e-10
+
+
+def test_taylor_jet_keeps_the_jet_callees():
+    """`TaylorJet` (the public path) keeps the jet copies of the callees."""
+    jet = TaylorJet(MODULE, order=2, directions=R, function="f")
+    assert "func.func private @layer_jet" in jet.jet_ir
+    g = torch.Generator().manual_seed(5)
+    x0 = 0.5 * torch.randn(2, 4, generator=g, dtype=torch.float64)
+    xs = {k: torch.randn(R, 2, 4, generator=g, dtype=torch.float64) for k in (1, 2)}
+    want = reference_coefficients(reference, x0, xs, 2)
+    got = jet(x0, xs[1], xs[2])
+    for k in range(3):
+        assert relative_error(got[k], want[k]) <= 1e-10
+
+
+BRANCH = """
+!t = tensor<2x4xf64>
+func.func @g(%x: !t, %c: tensor<f64>) -> !t {
+  %z = arith.constant 0.0 : f64
+  %v = tensor.extract %c[] : tensor<f64>
+  %p = arith.cmpf olt, %v, %z : f64
+  %r = scf.if %p -> !t {
+    %e = tensor.empty() : !t
+    %a = linalg.tanh ins(%x : !t) outs(%e : !t) -> !t
+    scf.yield %a : !t
+  } else {
+    %e = tensor.empty() : !t
+    %b = linalg.exp ins(%x : !t) outs(%e : !t) -> !t
+    scf.yield %b : !t
+  }
+  return %r : !t
+}
+"""
+
+
+@pytest.mark.parametrize("sign", [-1.0, 1.0])
+def test_branch_float64(sign):
+    """f_0..f_3 through an `scf.if` on a passive argument, each branch."""
+    jet = TaylorJet(BRANCH, order=3, directions=R, function="g")
+    g = torch.Generator().manual_seed(3)
+    x0 = 0.5 * torch.randn(2, 4, generator=g, dtype=torch.float64)
+    xs = {
+        k: torch.randn(R, 2, 4, generator=g, dtype=torch.float64) for k in (1, 2, 3)
+    }
+    function = torch.tanh if sign < 0 else torch.exp
+    want = reference_coefficients(function, x0, xs, 3)
+    got = jet(x0, xs[1], xs[2], xs[3], torch.tensor(sign, dtype=torch.float64))
+    for k in range(4):
+        assert relative_error(got[k], want[k]) <= 1e-10
