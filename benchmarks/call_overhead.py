@@ -1,10 +1,14 @@
-"""Per-call overhead and concurrency of compiled operators, as the runtime
-stands (the "today" figures the native runtime of issue 14 is measured
-against).
+"""Per-call overhead and concurrency of compiled operators, against the
+figures of the Python runtime that the native runtime replaced
+(``results/call_overhead_baseline.json``, measured by this script at commit
+30653cd: ctypes malloc/free callbacks into Python, numpy's OpenBLAS,
+batch parts on Python threads).
 
 - Per-call time of a small MLP's compiled Laplacian at B = 1, 4, 16, against
   one eager forward of the same model and torch.func's Laplacian (median of
-  ``--calls`` calls after a warm-up).
+  ``--calls`` calls after a warm-up), under ``torch.no_grad()``; and the same
+  call with grad mode on and the parameters requiring grad (the call of a
+  training step, recorded for autograd).
 - Time and peak memory (ru_maxrss growth) of one call at B = 256.
 - Four Python threads calling compiled operators at once: correct results
   (compared with single-threaded calls) and the wall time.
@@ -73,10 +77,12 @@ def per_call(model, dim: int, calls: int) -> list[dict]:
             ours = median_seconds(lambda: op(x), calls)
             eager = median_seconds(lambda: model(x), calls)
             func = median_seconds(lambda: reference(x), max(calls // 10, 5))
+        recorded = median_seconds(lambda: op(x), calls)
         rows.append(
             {
                 "batch": batch,
                 "ours_us": ours * 1e6,
+                "ours_recorded_us": recorded * 1e6,
                 "eager_forward_us": eager * 1e6,
                 "torch_func_us": func * 1e6,
                 "ours_over_forward": ours / eager,
@@ -92,10 +98,13 @@ def large_call(model, dim: int) -> dict:
     with torch.no_grad():
         seconds = median_seconds(lambda: op(x), 10)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    from taylor_mlir.jit import shared_buffer_pool
+
     return {
         "batch": 256,
         "ms": seconds * 1e3,
         "peak_growth_mib": (after - before) / 1024,
+        "pool_reserved_mib": shared_buffer_pool().reserved / 2**20,
     }
 
 
@@ -178,32 +187,53 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "call_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
+    baseline = json.loads((RESULTS / "call_overhead_baseline.json").read_text())
+    text = markdown(result, baseline)
+    (RESULTS / "call_overhead.md").write_text(text)
+    print(text)
+
+
+def markdown(now: dict, before: dict) -> str:
+    """The table of this run next to the baseline's."""
     lines = [
         "# Call overhead and concurrency (`benchmarks/call_overhead.py`)",
         "",
-        f"Model: {result['model']}; exact Laplacian, 2-core machine.",
+        f"Model: {now['model']}; exact Laplacian, 2-core machine. *Before*: the",
+        "Python runtime (ctypes malloc/free callbacks, numpy's OpenBLAS, parts on",
+        "Python threads; `call_overhead_baseline.json`, commit 30653cd). *Now*: the",
+        "native runtime (libTaylorRuntime). Median call; eager forward measured",
+        "in the same run as *now*.",
         "",
-        "| B | ours (µs) | eager forward (µs) | ours / forward | torch.func (µs) |",
-        "|---|---|---|---|---|",
+        "| B | before (µs) | now (µs) | eager forward (µs) | now / forward |"
+        " before / forward | now, recorded for autograd (µs) | torch.func (µs) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in result["per_call"]:
+    for r, b in zip(now["per_call"], before["per_call"]):
         lines.append(
-            f"| {r['batch']} | {r['ours_us']:.0f} | {r['eager_forward_us']:.0f} | "
-            f"{r['ours_over_forward']:.1f}x | {r['torch_func_us']:.0f} |"
+            f"| {r['batch']} | {b['ours_us']:.0f} | {r['ours_us']:.0f} | "
+            f"{r['eager_forward_us']:.0f} | **{r['ours_over_forward']:.1f}x** | "
+            f"{b['ours_over_forward']:.1f}x | {r['ours_recorded_us']:.0f} | "
+            f"{r['torch_func_us']:.0f} |"
         )
-    big, conc, g = result["large_call"], result["concurrent"], result["gil"]
+    big, conc, g = now["large_call"], now["concurrent"], now["gil"]
+    big0, conc0, g0 = before["large_call"], before["concurrent"], before["gil"]
     lines += [
         "",
-        f"- B = 256 (MLP 50 -> 512 -> 512 -> 1): {big['ms']:.1f} ms per call, "
-        f"peak RSS growth {big['peak_growth_mib']:.0f} MiB.",
-        f"- 4 threads × {conc['calls_each']} calls (B = 16): {conc['wall_s']:.2f} s, "
-        f"{conc['wrong']} wrong results.",
-        f"- A Python thread counting while B = 256 calls run: "
-        f"{g['ratio']:.2f} of its idle rate.",
+        "| | before | now |",
+        "|---|---|---|",
+        f"| B = 256 (MLP 50 -> 512 -> 512 -> 1), time per call | "
+        f"{big0['ms']:.1f} ms | {big['ms']:.1f} ms |",
+        f"| B = 256, peak RSS growth | {big0['peak_growth_mib']:.0f} MiB | "
+        f"{big['peak_growth_mib']:.0f} MiB (pool holds "
+        f"{big['pool_reserved_mib']:.0f} MiB) |",
+        f"| 4 threads × {conc['calls_each']} calls (B = 16), wall | "
+        f"{conc0['wall_s']:.2f} s, {conc0['wrong']} wrong | "
+        f"{conc['wall_s']:.2f} s, {conc['wrong']} wrong |",
+        f"| Python thread counting during B = 256 calls, rate / idle rate | "
+        f"{g0['ratio']:.2f} | {g['ratio']:.2f} |",
         "",
     ]
-    (RESULTS / "call_overhead.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -146,6 +146,7 @@ def worker(args: argparse.Namespace) -> dict:
         op=args.op,
         example_inputs=x,
         collapsed=args.mode == "collapsed",
+        cache=False,  # the compile stages are reported: never from the disk cache
         **operator_options(args.op, args.dim),
     )
     compile_seconds = time.perf_counter() - start

@@ -266,7 +266,9 @@ def ours_setup(spec, data):
     import taylor_mlir as tm
 
     model, x, target = torch_inputs(spec, data)
-    op = tm.compile(model, op=spec["operator"], example_inputs=x, collapsed=True)
+    op = tm.compile(
+        model, op=spec["operator"], example_inputs=x, collapsed=True, cache=False
+    )
     make = fused_step if spec["method"] == "ours_fused" else torch_step
     step = make(model, op, x, target)
     start = time.perf_counter()
@@ -454,7 +456,9 @@ def profile_worker(spec, data) -> dict[str, Any]:
     tm.set_num_threads(spec["threads"])
     model, x, target = torch_inputs(spec, data)
     start = time.perf_counter()
-    op = tm.compile(model, op=spec["operator"], example_inputs=x, collapsed=True)
+    op = tm.compile(
+        model, op=spec["operator"], example_inputs=x, collapsed=True, cache=False
+    )
     compile_s = time.perf_counter() - start
 
     fused = spec["method"] == "profile_fused"

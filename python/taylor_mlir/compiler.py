@@ -100,6 +100,8 @@ class CompiledOperator:
         self._output_tail: tuple[int, ...] | None = None
         self._artifacts: dict[int | None, _Artifact] = {}
         self._bytes_per_datum = self._coefficient_bytes_per_datum(tensors, x)
+        #: The `compile` option (None: the default), kept for pickling.
+        self._cache = cache
         self._resolver = Artifacts(
             self._module,
             self._plan.terms,
@@ -518,6 +520,7 @@ class CompiledOperator:
             "dynamic_batch": self.dynamic_batch,
             "outputs": None if self.outputs == ("operator",) else self.outputs,
             "check": self.check,
+            "cache": self._cache,
         }
         return (_unpickle_operator, (recipe,))
 
@@ -547,6 +550,7 @@ def _unpickle_operator(recipe: dict[str, Any]) -> CompiledOperator:
         recipe["dynamic_batch"],
         recipe["outputs"],
         recipe["check"],
+        recipe.get("cache"),
     )
 
 

@@ -234,6 +234,13 @@ def test_a_hit_in_memory_is_validated_and_unpickling_hits(cache_dir, monkeypatch
     assert info_delta(before, tm.compile_cache_info())["fingerprint_hits"] == 1
     copied = copy_of._module
     assert relative_error(copy_of(x), ref.laplacian(copied, x)[:, 0]) <= 1e-10
+    # An operator compiled without the cache stays without it when unpickled.
+    uncached = tm.compile(model, op="laplacian", example_inputs=x, cache=False)
+    tm.clear_compile_cache(disk=False)
+    before = tm.compile_cache_info()
+    pickle.loads(pickle.dumps(uncached))
+    delta = info_delta(before, tm.compile_cache_info())
+    assert delta["fingerprint_hits"] == 0 and delta["disk_hits"] == 0
 
 
 def test_without_the_self_check_only_the_import_is_reused(cache_dir, monkeypatch):
