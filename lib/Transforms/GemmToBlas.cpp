@@ -3,12 +3,21 @@
 // Implements `taylor-gemm-to-blas`. After bufferization, every
 // `linalg.matmul` (`c[m, n] += a * b` on 2-D memrefs of f32 or f64, `a` and
 // `b` possibly transposed through `indexing_maps`, as
-// `taylor-contractions-to-gemm` emits them) whose operands have unit inner
-// strides becomes a call of `taylor_cblas_dgemm` / `taylor_cblas_sgemm`
-// with the CBLAS signature (row-major, ILP64 integers). The JIT resolves
-// these symbols to an optimized BLAS (taylor_mlir.blas). The product
-// accumulates into `c` (beta = 1), unless `c` was just filled with zeros:
-// then the fill is dropped and BLAS overwrites `c` (beta = 0).
+// `taylor-contractions-to-gemm` emits them) whose operands each have a unit
+// stride becomes a call of the runtime's `taylor_rt_gemm_f64` /
+// `taylor_rt_gemm_f32` (lib/Runtime): `c = a · b + beta · c` on memref
+// descriptors of the operands' logical shapes a[M, K], b[K, N], c[M, N] (a
+// transposed operand as a `memref.transpose` view), cast to the fully
+// dynamic strided type; the callee picks the BLAS call from the strides at
+// run time. The product accumulates into `c` (beta = 1), unless `c` was just
+// filled with zeros: then the fill is dropped and the call overwrites `c`
+// (beta = 0).
+//
+// The buffers are passed as memrefs, not as raw pointers: the call is an
+// ordinary use of each of them, visible to ownership-based deallocation and
+// to `taylor-early-dealloc`. The pass may therefore run before or after the
+// deallocation pipeline; `taylor-to-llvm` runs it after (the zero-fill
+// search then sees the final allocations).
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,9 +42,6 @@ namespace taylor {
 using namespace mlir;
 
 namespace {
-
-/// CBLAS enum values.
-constexpr int32_t kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 
 /// Whether `op` is a product BLAS computes: f32 or f64 throughout, on
 /// buffers, `a` and `b` each read as `[m, k]` / `[k, n]` or transposed (no
@@ -64,34 +70,35 @@ bool isBlasProduct(linalg::MatmulOp op) {
          maps[2].getResult(1) == n;
 }
 
-/// Whether the innermost stride of `type` is statically 1.
-bool hasUnitInnerStride(MemRefType type) {
+/// Whether `type` is 2-D with a stride statically 1 (row- or column-major).
+bool hasUnitStride(MemRefType type) {
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (failed(type.getStridesAndOffset(strides, offset)))
+  if (type.getRank() != 2 || failed(type.getStridesAndOffset(strides, offset)))
     return false;
-  return type.getRank() == 2 && strides.back() == 1;
+  return llvm::is_contained(strides, 1);
 }
 
-/// The address of the first element of `memref` as `!llvm.ptr`, and its
-/// leading dimension (row stride) as i64.
-std::pair<Value, Value> pointerAndLeadingDim(OpBuilder &b, Location loc,
-                                             Value memref) {
-  auto type = cast<MemRefType>(memref.getType());
-  auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-  Value aligned =
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-  Value bytes =
-      arith::ConstantIndexOp::create(b, loc, type.getElementTypeBitWidth() / 8);
-  Value offset = arith::MulIOp::create(b, loc, metadata.getOffset(), bytes);
-  Value address = arith::AddIOp::create(b, loc, aligned, offset);
-  Type i64 = b.getI64Type();
-  Value integer = arith::IndexCastOp::create(b, loc, i64, address);
-  Value pointer = LLVM::IntToPtrOp::create(
-      b, loc, LLVM::LLVMPointerType::get(b.getContext()), integer);
-  Value leading =
-      arith::IndexCastOp::create(b, loc, i64, metadata.getStrides()[0]);
-  return {pointer, leading};
+/// The fully dynamic strided 2-D memref type of the runtime's GEMM operands.
+MemRefType getGemmOperandType(Type element) {
+  int64_t dynamic = ShapedType::kDynamic;
+  return MemRefType::get({dynamic, dynamic}, element,
+                         StridedLayoutAttr::get(element.getContext(), dynamic,
+                                                {dynamic, dynamic}));
+}
+
+/// `value` as the runtime's operand type: transposed first with
+/// `transpose` (a `memref.transpose` view), then `memref.cast`.
+Value asGemmOperand(OpBuilder &b, Location loc, Value value, bool transpose) {
+  if (transpose) {
+    MLIRContext *ctx = b.getContext();
+    AffineMap swap = AffineMap::get(
+        2, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(0, ctx)}, ctx);
+    value =
+        memref::TransposeOp::create(b, loc, value, AffineMapAttr::get(swap));
+  }
+  Type element = cast<MemRefType>(value.getType()).getElementType();
+  return memref::CastOp::create(b, loc, getGemmOperandType(element), value);
 }
 
 /// The allocation `value` views in full (through reshapes and casts), or
@@ -167,8 +174,8 @@ struct TaylorGemmToBlasPass
     for (linalg::MatmulOp op : gemms) {
       linalg::FillOp fill = fills.lookup(op);
       if (failed(rewrite(op, /*overwrite=*/static_cast<bool>(fill)))) {
-        op->emitRemark() << "taylor-gemm-to-blas: left as loops (operands "
-                            "without unit inner strides)";
+        op->emitRemark() << "taylor-gemm-to-blas: left as loops (an operand "
+                            "without a unit stride)";
         continue;
       }
       ++numCalls;
@@ -179,13 +186,13 @@ struct TaylorGemmToBlasPass
     }
   }
 
-  /// Replaces `op` by a BLAS call; with `overwrite`, the call ignores what
-  /// `c` holds (beta = 0).
+  /// Replaces `op` by a call of the runtime's GEMM; with `overwrite`, the
+  /// call ignores what `c` holds (beta = 0).
   LogicalResult rewrite(linalg::MatmulOp op, bool overwrite) {
     Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
           c = op.getDpsInits()[0];
     for (Value v : {a, b, c})
-      if (!hasUnitInnerStride(cast<MemRefType>(v.getType())))
+      if (!hasUnitStride(cast<MemRefType>(v.getType())))
         return failure();
     Type element = cast<MemRefType>(c.getType()).getElementType();
     MLIRContext *ctx = op.getContext();
@@ -196,59 +203,33 @@ struct TaylorGemmToBlasPass
     OpBuilder builder(op);
     Location loc = op.getLoc();
     func::FuncOp callee = declare(element);
-    Type i32 = builder.getI32Type(), i64 = builder.getI64Type();
-    auto constant32 = [&](int32_t v) -> Value {
-      return arith::ConstantOp::create(builder, loc,
-                                       builder.getIntegerAttr(i32, v));
-    };
-    auto dim = [&](Value v, int64_t i) -> Value {
-      return arith::IndexCastOp::create(
-          builder, loc, i64, memref::DimOp::create(builder, loc, v, i));
-    };
-    auto [pa, lda] = pointerAndLeadingDim(builder, loc, a);
-    auto [pb, ldb] = pointerAndLeadingDim(builder, loc, b);
-    auto [pc, ldc] = pointerAndLeadingDim(builder, loc, c);
-    Value one = arith::ConstantOp::create(builder, loc,
-                                          builder.getFloatAttr(element, 1.0));
-    Value beta = overwrite
-                     ? arith::ConstantOp::create(
-                           builder, loc, builder.getFloatAttr(element, 0.0))
-                     : one;
-    SmallVector<Value> args = {constant32(kRowMajor),
-                               constant32(transA ? kTrans : kNoTrans),
-                               constant32(transB ? kTrans : kNoTrans),
-                               dim(c, 0),
-                               dim(c, 1),
-                               dim(a, transA ? 0 : 1),
-                               one,
-                               pa,
-                               lda,
-                               pb,
-                               ldb,
-                               beta,
-                               pc,
-                               ldc};
-    func::CallOp::create(builder, loc, callee, args);
+    Value beta = arith::ConstantOp::create(
+        builder, loc, builder.getFloatAttr(element, overwrite ? 0.0 : 1.0));
+    func::CallOp::create(builder, loc, callee,
+                         ValueRange{asGemmOperand(builder, loc, a, transA),
+                                    asGemmOperand(builder, loc, b, transB),
+                                    asGemmOperand(builder, loc, c, false),
+                                    beta});
     op.erase();
     return success();
   }
 
-  /// `func.func private @taylor_cblas_?gemm(...)`, declared once.
+  /// `func.func private @taylor_rt_gemm_f64/f32(a, b, c, beta)` with the C
+  /// interface (memref descriptors by pointer), declared once.
   func::FuncOp declare(Type element) {
     ModuleOp module = getOperation();
     StringRef name =
-        element.isF64() ? "taylor_cblas_dgemm" : "taylor_cblas_sgemm";
+        element.isF64() ? "taylor_rt_gemm_f64" : "taylor_rt_gemm_f32";
     if (auto existing = module.lookupSymbol<func::FuncOp>(name))
       return existing;
     OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
-    MLIRContext *ctx = module.getContext();
-    Type i32 = builder.getI32Type(), i64 = builder.getI64Type();
-    Type ptr = LLVM::LLVMPointerType::get(ctx);
-    auto type = builder.getFunctionType({i32, i32, i32, i64, i64, i64, element,
-                                         ptr, i64, ptr, i64, element, ptr, i64},
-                                        {});
+    MemRefType operand = getGemmOperandType(element);
+    auto type =
+        builder.getFunctionType({operand, operand, operand, element}, {});
     auto func = func::FuncOp::create(builder, module.getLoc(), name, type);
     func.setPrivate();
+    func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                  builder.getUnitAttr());
     return func;
   }
 };

@@ -8,8 +8,8 @@
 // RUN: FileCheck %s --check-prefix=LOOPS < %t.loops
 
 // CHECK-LABEL: llvm.func @forward(
-// CHECK:         llvm.call @taylor_cblas_dgemm(
-// LOOPS-NOT: taylor_cblas
+// CHECK:         llvm.call @taylor_rt_gemm_f64(
+// LOOPS-NOT: taylor_rt_gemm
 // LOOPS-LABEL: llvm.func @forward(
 // LOOPS:         llvm.fmul
 func.func @forward(%x: tensor<8x5xf64>, %w: tensor<5x16xf64>) -> tensor<8x16xf64> {

@@ -260,30 +260,48 @@ def TaylorContractionsToGemm
 }
 
 def TaylorGemmToBlas : Pass<"taylor-gemm-to-blas", "ModuleOp"> {
-  let summary = "Call BLAS for linalg.matmul on buffers";
+  let summary = "Call the runtime's BLAS GEMM for linalg.matmul on buffers";
   let description = [{
     After bufferization, a `linalg.matmul` on 2-D memrefs of f32 or f64
     (operands possibly transposed through `indexing_maps`, as
-    `taylor-contractions-to-gemm` emits them) whose operands have unit inner
-    strides becomes a call of
-    `taylor_cblas_dgemm` (f64) or `taylor_cblas_sgemm` (f32), declared as
-    private functions with the CBLAS signature (row-major layout, transpose
-    flags, ILP64 sizes and leading dimensions, alpha = beta = 1: the product
-    accumulates into `c`, like the generic). Pointers are the memrefs'
-    aligned pointers plus offsets. When `c`'s whole allocation was filled
-    with zeros and nothing touched it since, the fill is dropped and the
-    call overwrites `c` (beta = 0): one pass less over the result. The JIT (`taylor_mlir.jit`) resolves the
-    symbols to the OpenBLAS that numpy ships. A product with another
-    layout stays as loops (a remark says so).
+    `taylor-contractions-to-gemm` emits them) whose operands each have a
+    unit stride becomes a call of the runtime's `taylor_rt_gemm_f64` (f64)
+    or `taylor_rt_gemm_f32` (f32), declared as private functions with
+    `llvm.emit_c_interface`:
+
+    ```mlir
+    func.func private @taylor_rt_gemm_f64(
+        memref<?x?xf64, strided<[?, ?], offset: ?>>,  // A[M, K]
+        memref<?x?xf64, strided<[?, ?], offset: ?>>,  // B[K, N]
+        memref<?x?xf64, strided<[?, ?], offset: ?>>,  // C[M, N]
+        f64)                                          // beta
+        attributes {llvm.emit_c_interface}
+    ```
+
+    with `C = A · B + beta · C`. The operands are passed with their logical
+    shapes (a transposed operand as a `memref.transpose` view), cast to the
+    fully dynamic strided type; the callee (lib/Runtime, implemented as
+    `_mlir_ciface_taylor_rt_gemm_*`) reads the strides at run time and
+    handles row- and column-major operands. beta = 1 (the product
+    accumulates into `c`, like the matmul), unless `c`'s whole allocation
+    was filled with zeros and nothing touched it since: then the fill is
+    dropped and the call overwrites `c` (beta = 0), one pass less over the
+    result. A product with an operand without a unit stride stays as loops
+    (a remark says so).
+
+    The buffers are passed as memrefs, so the call is an ordinary use of
+    each of them for ownership-based deallocation and `taylor-early-dealloc`:
+    the pass is correct before or after the deallocation pipeline.
+    `taylor-to-llvm` runs it after, so that the zero-fill search sees the
+    final allocations.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",
-    "::mlir::LLVM::LLVMDialect",
     "::mlir::memref::MemRefDialect",
   ];
   let statistics = [
-    Statistic<"numCalls", "num-calls", "Number of BLAS calls generated">,
+    Statistic<"numCalls", "num-calls", "Number of GEMM calls generated">,
     Statistic<"numZeroFillsDropped", "num-zero-fills-dropped",
               "Number of zero fills replaced by beta = 0">,
   ];
