@@ -108,20 +108,20 @@ def _gradients(
         a, b = part
         xp = x[a:b]
         gp = {
-            name: g[:, :, a:b] if op._batch_dim(name) == 2 else g[a:b]
+            name: g[:, :, a:b] if op._outputs.batch_dim(name) == 2 else g[a:b]
             for name, g in grads.items()
         }
         artifact = op._artifact_for(None if op.dynamic_batch else b - a)
         gx, gt = None, [None] * len(wanted)
         for i in range(len(op._plan.terms)):
-            results, cotangents = op._cotangents(i, gp, b - a)
+            results, cotangents = op._outputs.cotangents(i, gp, b - a)
             if not results:
                 continue
-            args = op._term_args(i, xp, tensors, directions)
+            args = op._outputs.term_args(i, xp, tensors, directions)
             offset = len(args) - len(tensors)
             arguments = ([0] if needs_x else []) + [offset + j for j in wanted]
             program = artifact.programs[i].vjp(arguments, results)
-            shapes = op._term_shapes(i, b - a) + [
+            shapes = op._outputs.term_shapes(i, b - a) + [
                 tuple(args[k].shape) for k in arguments
             ]
             outputs = program(*args, *cotangents, result_shapes=shapes)

@@ -52,7 +52,7 @@ def _part(op, loss_fn, scale, x, tensors, directions, data, wanted, needs_x, par
     terms = op._plan.terms
     argument_lists, programs, term_results, tapes = [], [], [], []
     for i, term in enumerate(terms):
-        args = op._term_args(i, xp, tensors, directions)
+        args = op._outputs.term_args(i, xp, tensors, directions)
         offset = len(args) - len(tensors)
         arguments = ([0] if needs_x else []) + [offset + j for j in wanted]
         every = list(range(len(term.results)))
@@ -61,7 +61,7 @@ def _part(op, loss_fn, scale, x, tensors, directions, data, wanted, needs_x, par
         shapes = primal.result_shapes()
         if shapes is None:  # dynamic shapes: no static tape, recompute
             results = artifact.jit.call(
-                term.function, *args, result_shapes=op._term_shapes(i, batch)
+                term.function, *args, result_shapes=op._outputs.term_shapes(i, batch)
             )
             tapes.append(None)
         else:
@@ -71,12 +71,12 @@ def _part(op, loss_fn, scale, x, tensors, directions, data, wanted, needs_x, par
         argument_lists.append((args, arguments))
         programs.append((vjp, adjoint))
         term_results.append(results)
-    outputs = op._combine_terms(term_results, batch)
+    outputs = op._outputs.combine_terms(term_results, batch)
     loss, grads = _part_loss(op, loss_fn, outputs, xp, data_p, scale)
 
     gx, gt = None, [None] * len(wanted)
     for i, term in enumerate(terms):
-        positions, cotangents = op._cotangents(i, grads, batch)
+        positions, cotangents = op._outputs.cotangents(i, grads, batch)
         if not positions:
             continue
         full = [torch.zeros_like(r) for r in term_results[i]]
@@ -85,7 +85,7 @@ def _part(op, loss_fn, scale, x, tensors, directions, data, wanted, needs_x, par
         (args, arguments), (vjp, adjoint) = argument_lists[i], programs[i]
         arg_shapes = [tuple(args[k].shape) for k in arguments]
         if tapes[i] is None:
-            shapes = op._term_shapes(i, batch) + arg_shapes
+            shapes = op._outputs.term_shapes(i, batch) + arg_shapes
             products = vjp(*args, *full, result_shapes=shapes)[len(full) :]
         else:
             products = adjoint(*args, *tapes[i], *full, result_shapes=arg_shapes)

@@ -31,6 +31,7 @@ from ._artifact import _Artifact
 from ._artifacts import Artifacts
 from ._export import _FunctionModule, as_module, named_tensors
 from ._model_tensors import ModelTensors
+from ._outputs import Outputs
 from ._plans import OPERATORS, _plan, with_outputs
 from .compile_cache import clear_compile_cache, compile_cache_info
 
@@ -92,7 +93,6 @@ class CompiledOperator:
         #: What a call returns: the names of ``outputs`` (``"operator"``,
         #: ``"value"``, ``"gradient"``); one tensor when it is the operator.
         self.outputs = self._plan.outputs
-        self._operator_terms = self._plan.operator_terms
         self._module = as_module(model)
         tensors = named_tensors(self._module)
         #: The model's tensors, as each call finds and passes them.
@@ -120,10 +120,14 @@ class CompiledOperator:
         self.ir = MappingProxyType(self.artifact.ir)
         self.pipeline = self.artifact.pipeline
         self._np_dtype = np.float64 if self.dtype == torch.float64 else np.float32
-        self._weights = [
+        weights = [
             None if w is None else torch.from_numpy(w.astype(self._np_dtype))
             for w in self._plan.weights
         ]
+        #: The jet functions' arguments and results, and the outputs.
+        self._outputs = Outputs(
+            self._plan, self.input_dim, self.dtype, weights, self._output_tail
+        )
         self._fixed_directions = [
             (
                 torch.from_numpy(np.ascontiguousarray(d, dtype=self._np_dtype))
@@ -142,7 +146,6 @@ class CompiledOperator:
         artifact, tail = self._resolver.get(batch, example)
         if self._output_tail is None:
             self._output_tail = tail
-            self._squeeze = tail == (1,)
         self._artifacts[batch] = artifact
         return artifact
 
@@ -211,7 +214,7 @@ class CompiledOperator:
         original = x
         x = self._check_input(x)
         if int(x.shape[0]) == 0:
-            return self._unwrap(self._empty_outputs())
+            return self._unwrap(self._outputs.empty())
         model_tensors = self._model_tensors()
         directions = self._draw_directions()
         if _autograd.records(original, model_tensors):
@@ -226,23 +229,6 @@ class CompiledOperator:
 
     def _unwrap(self, outputs: tuple):
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
-
-    def _output_shape(self, name: str, batch: int) -> tuple[int, ...]:
-        tail = () if self._squeeze else self._output_tail
-        if name == "value":
-            return (batch, *tail)
-        if name == "gradient":
-            return (batch, *tail, self.input_dim)
-        first = self._plan.terms[0]
-        if not first.summed:
-            return (first.order + 1, first.num_directions, batch, *tail)
-        return (batch, *tail)
-
-    def _empty_outputs(self) -> tuple[torch.Tensor, ...]:
-        return tuple(
-            torch.empty(self._output_shape(name, 0), dtype=self.dtype)
-            for name in self.outputs
-        )
 
     def _evaluate(
         self,
@@ -259,7 +245,7 @@ class CompiledOperator:
         for size in {stop - start for start, stop in parts}:
             self._artifact_for(None if self.dynamic_batch else size)
         if differentiable:
-            return self._combine_parts(
+            return self._outputs.combine_parts(
                 [
                     self._run(x[a:b], tensors, directions, differentiable=True)
                     for a, b in parts
@@ -290,58 +276,22 @@ class CompiledOperator:
             for i, term in enumerate(self._plan.terms):
                 outputs = [
                     np.empty(shape, dtype=self._np_dtype)
-                    for shape in self._term_shapes(i, size)
+                    for shape in self._outputs.term_shapes(i, size)
                 ]
                 args = [
                     a.numpy() if isinstance(a, torch.Tensor) else a
-                    for a in self._term_args(i, part, tensors, directions)
+                    for a in self._outputs.term_args(i, part, tensors, directions)
                 ]
                 jobs.append(jit.job(term.function, [*args, *outputs]))
                 term_results.append([torch.from_numpy(out) for out in outputs])
             results.append(term_results)
         _native.run(jobs, self.artifact.jit.pool)
-        return self._combine_parts(
+        return self._outputs.combine_parts(
             [
-                self._combine_terms(terms, stop - start)
+                self._outputs.combine_terms(terms, stop - start)
                 for terms, (start, stop) in zip(results, parts)
             ]
         )
-
-    def _batch_dim(self, name: str) -> int:
-        """The batch dimension of output ``name``: first, or third for
-        "taylor"'s ``[K+1, R, B(, m)]``."""
-        return 2 if name == "operator" and not self._plan.terms[0].summed else 0
-
-    def _combine_parts(self, results: list[tuple]) -> tuple[torch.Tensor, ...]:
-        if len(results) == 1:
-            return results[0]
-        return tuple(
-            torch.cat([r[j] for r in results], dim=self._batch_dim(name))
-            for j, name in enumerate(self.outputs)
-        )
-
-    def _term_args(self, i: int, x, tensors, directions) -> list[Any]:
-        """The arguments of term ``i``'s jet function."""
-        term = self._plan.terms[i]
-        args = [x]
-        if term.seed == "broadcast":
-            args.append(directions[i])
-        if term.summed:
-            args.append(self._weights[i])
-        return args + list(tensors)
-
-    def _term_shapes(self, i: int, batch: int) -> list[tuple[int, ...]]:
-        """The shapes of term ``i``'s results for ``batch`` data."""
-        term = self._plan.terms[i]
-        out_shape = (batch, *self._output_tail)
-        return [
-            (
-                out_shape
-                if k == 0 or (term.summed and k == term.order)
-                else (term.num_directions, *out_shape)
-            )
-            for k in term.results
-        ]
 
     def _run(
         self,
@@ -355,78 +305,14 @@ class CompiledOperator:
         artifact = self._artifact_for(None if self.dynamic_batch else batch)
         term_results = []
         for i, term in enumerate(self._plan.terms):
-            args = self._term_args(i, x, tensors, directions)
-            shapes = self._term_shapes(i, batch)
+            args = self._outputs.term_args(i, x, tensors, directions)
+            shapes = self._outputs.term_shapes(i, batch)
             if differentiable:
                 results = _program.apply(artifact.programs[i], shapes, *args)
             else:
                 results = artifact.jit.call(term.function, *args, result_shapes=shapes)
             term_results.append(results)
-        return self._combine_terms(term_results, batch)
-
-    def _combine_terms(
-        self, term_results: list[list[torch.Tensor]], batch: int
-    ) -> tuple[torch.Tensor, ...]:
-        """The outputs from the results of every jet function on a part."""
-        plan = self._plan
-        found: dict[str, torch.Tensor] = {}
-        total = None
-        for i, (term, results) in enumerate(zip(plan.terms, term_results)):
-            if i == plan.value_term:
-                found["value"] = results[term.results.index(0)]
-            if i == plan.gradient_term:
-                # f_1 along the unit directions: [D, B(, m)] -> [B(, m), D].
-                found["gradient"] = results[term.results.index(1)].movedim(0, -1)
-            if i not in self._operator_terms:
-                continue
-            if not term.summed:
-                f0 = results[0].expand(term.num_directions, *results[0].shape)
-                total = torch.stack([f0, *results[1:]])
-                continue
-            value = results[-1]
-            if plan.value_factor[i]:
-                value = value + plan.value_factor[i] * results[0]
-            total = value if total is None else total + value
-        found["operator"] = total
-        return tuple(
-            found[name].reshape(self._output_shape(name, batch))
-            for name in self.outputs
-        )
-
-    def _cotangents(
-        self, i: int, grads: dict[str, torch.Tensor], batch: int
-    ) -> tuple[list[int], list]:
-        """The results of term ``i`` that receive cotangents, and the
-        cotangents, from the gradients of the outputs on a part (``grads``:
-        output name -> gradient, absent where none flows back)."""
-        term, plan = self._plan.terms[i], self._plan
-        tail = self._output_tail
-        position = {k: j for j, k in enumerate(term.results)}
-        cotangents: dict[int, torch.Tensor] = {}
-
-        def add(k: int, value: torch.Tensor) -> None:
-            j = position[k]
-            cotangents[j] = value if j not in cotangents else cotangents[j] + value
-
-        grad = grads.get("operator")
-        if grad is not None and i in self._operator_terms:
-            if not term.summed:
-                grad = grad.reshape(term.order + 1, term.num_directions, batch, *tail)
-                add(0, grad[0].sum(0))
-                for k in term.results[1:]:
-                    add(k, grad[k])
-            else:
-                top = grad.reshape(batch, *tail)
-                add(term.order, top)
-                if plan.value_factor[i]:
-                    add(0, plan.value_factor[i] * top)
-        if grads.get("value") is not None and i == plan.value_term:
-            add(0, grads["value"].reshape(batch, *tail))
-        if grads.get("gradient") is not None and i == plan.gradient_term:
-            gradient = grads["gradient"].reshape(batch, *tail, self.input_dim)
-            add(1, gradient.movedim(-1, 0))
-        results = sorted(cotangents)
-        return results, [cotangents[j].contiguous() for j in results]
+        return self._outputs.combine_terms(term_results, batch)
 
     def loss(
         self,
