@@ -81,6 +81,18 @@ std::optional<ContractionLoops> matchContraction(linalg::LinalgOp op) {
   return std::nullopt;
 }
 
+/// Whether `op` is a `linalg.matmul` on f32 or f64 throughout, the products
+/// `taylor-gemm-to-blas` calls BLAS for.
+bool isBlasMatmul(linalg::LinalgOp op) {
+  if (!isa<linalg::MatmulOp>(op))
+    return false;
+  Type element = getElementTypeOrSelf(op.getDpsInits()[0].getType());
+  return (element.isF32() || element.isF64()) &&
+         llvm::all_of(op.getDpsInputs(), [&](Value v) {
+           return getElementTypeOrSelf(v.getType()) == element;
+         });
+}
+
 struct TaylorTileContractionsPass
     : public taylor::impl::TaylorTileContractionsBase<
           TaylorTileContractionsPass> {
@@ -91,7 +103,7 @@ struct TaylorTileContractionsPass
     getOperation().walk([&](linalg::LinalgOp op) {
       // Matrix products that will call BLAS (taylor-contractions-to-gemm
       // made them `linalg.matmul`s) stay as they are.
-      if (skipMatmuls && isa<linalg::MatmulOp>(op))
+      if (skipMatmuls && isBlasMatmul(op))
         return;
       if (op.hasPureTensorSemantics() && matchContraction(op))
         candidates.push_back(op);

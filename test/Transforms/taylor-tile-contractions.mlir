@@ -108,3 +108,14 @@ func.func @no_columns(%a: tensor<16x4x5xf64>, %b: tensor<16x4x5xf64>, %o: tensor
   } -> tensor<16x4xf64>
   return %r : tensor<16x4xf64>
 }
+
+// -----
+
+// A matmul that taylor-gemm-to-blas does not take (f16) is tiled by default.
+// DEFAULT-LABEL: func.func @matmul_f16
+// DEFAULT: scf.for
+// DEFAULT: linalg.generic
+func.func @matmul_f16(%a: tensor<16x4xf16>, %b: tensor<4x32xf16>, %c: tensor<16x32xf16>) -> tensor<16x32xf16> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x4xf16>, tensor<4x32xf16>) outs(%c : tensor<16x32xf16>) -> tensor<16x32xf16>
+  return %r : tensor<16x32xf16>
+}

@@ -377,9 +377,10 @@ def TaylorTileContractions
     then read contiguously and reused across the tile from cache, and the
     innermost loop walks contiguous rows of `out` and `b`.
 
-    `linalg.matmul`s are left alone unless `skip-matmuls=false`: in the
-    `taylor-to-llvm` pipeline with BLAS they are the products that
-    `taylor-contractions-to-gemm` prepared for `taylor-gemm-to-blas`.
+    `linalg.matmul`s on f32 or f64 are left alone unless
+    `skip-matmuls=false`: in the `taylor-to-llvm` pipeline with BLAS they
+    are the products that `taylor-contractions-to-gemm` prepared for
+    `taylor-gemm-to-blas`.
 
     A first, simple code-generation step, not tuned: no vectorization or
     register blocking beyond what LLVM does with the inner loop.
@@ -388,8 +389,8 @@ def TaylorTileContractions
     Option<"rowTile", "row-tile", "int64_t", /*default=*/"8",
            "Rows per tile">,
     Option<"skipMatmuls", "skip-matmuls", "bool", /*default=*/"true",
-           "Leave linalg.matmul alone (taylor-gemm-to-blas calls BLAS for "
-           "them); false tiles them too">,
+           "Leave linalg.matmul on f32/f64 alone (taylor-gemm-to-blas calls "
+           "BLAS for them); false tiles them too">,
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect",
