@@ -43,7 +43,7 @@ independent of how fast the generated loops run.
 
 Peak memory: the peak heap memory of the compiled code during the timed
 calls, counted exactly: the JIT-compiled code's ``malloc``/``free`` go through
-``taylor_mlir.jit.AllocationTracker`` (``TaylorJet(track_allocations=True)``),
+``taylor_mlir.jit.BufferPool`` (``TaylorJet(track_allocations=True)``),
 which records the bytes live and their peak. This is the operator's working
 memory: intermediate coefficient tensors and temporaries (the result arrays,
 allocated by the caller, are not counted). Resident-set measurements

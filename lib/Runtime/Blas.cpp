@@ -179,33 +179,3 @@ void _mlir_ciface_taylor_rt_gemm_f32(Memref2D<float> *a, Memref2D<float> *b,
 }
 
 } // extern "C"
-
-extern "C" {
-
-/// The CBLAS-signature entry points of the pointer-based lowering of
-/// `taylor-gemm-to-blas` (row-major ILP64 CBLAS), on the same BLAS.
-void taylor_cblas_dgemm(int order, int transA, int transB, int64_t m, int64_t n,
-                        int64_t k, double alpha, const double *a, int64_t lda,
-                        const double *b, int64_t ldb, double beta, double *c,
-                        int64_t ldc) {
-  auto &counters = taylor_rt::counters();
-  taylor_rt::ScopedTimer timer(counters.gemmCalls, counters.gemmNanoseconds);
-  if (timer.enabled())
-    counters.gemmFlops.fetch_add(2 * m * n * k, std::memory_order_relaxed);
-  blas.dgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c,
-             ldc);
-}
-
-void taylor_cblas_sgemm(int order, int transA, int transB, int64_t m, int64_t n,
-                        int64_t k, float alpha, const float *a, int64_t lda,
-                        const float *b, int64_t ldb, float beta, float *c,
-                        int64_t ldc) {
-  auto &counters = taylor_rt::counters();
-  taylor_rt::ScopedTimer timer(counters.gemmCalls, counters.gemmNanoseconds);
-  if (timer.enabled())
-    counters.gemmFlops.fetch_add(2 * m * n * k, std::memory_order_relaxed);
-  blas.sgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c,
-             ldc);
-}
-
-} // extern "C"

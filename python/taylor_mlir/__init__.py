@@ -15,7 +15,7 @@ registered in every context (``taylor_mlir.dialects.taylor``), plus:
   ``TAYLOR_MLIR_CACHE_DIR``);
 - ``taylor_mlir.set_num_threads(n)`` / ``get_num_threads()``: the threads
   compiled operators run on (``taylor_mlir.threads``; default: every core);
-- ``taylor_mlir.jit``: lower a module with the ``taylor-to-llvm`` pipeline and
+- ``taylor_mlir.jit``: lower a module with the ``taylor-cpu-codegen`` pipeline and
   run its functions on numpy arrays or torch tensors;
 - ``taylor_mlir.torch_import``: import a PyTorch model through torch-mlir, in a
   child process (see ``docs/torch-mlir-interop.md`` for why).

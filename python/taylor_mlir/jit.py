@@ -1,4 +1,4 @@
-"""Compile MLIR modules with the ``taylor-to-llvm`` pipeline and run them.
+"""Compile MLIR modules with the ``taylor-cpu-codegen`` pipeline and run them.
 
 Example::
 

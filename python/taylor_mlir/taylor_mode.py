@@ -93,7 +93,7 @@ class TaylorJet:
       runtime_weights: take the weights as an argument after the x_k.
       collapse: run `taylor-collapse` (needs `sum_top`): collapsed Taylor mode.
       track_allocations: count the heap memory of the compiled code
-        (`self.allocations`, see `jit.AllocationTracker`).
+        (`self.allocations`, a `jit.BufferPool` of its own).
 
     Attributes:
       jet_ir: the module after `taylor-jet` (jets and `taylor.propagate`).
@@ -209,7 +209,7 @@ class TaylorJet:
 
     @property
     def allocations(self):
-        """The `jit.AllocationTracker` (with `track_allocations`), else None."""
+        """The `jit.BufferPool` (with `track_allocations`), else None."""
         return self._jit.allocations
 
     def __call__(self, *args: Any) -> list[Any]:
