@@ -200,3 +200,34 @@ def test_a_python_thread_runs_during_a_long_call(rng):
     np.testing.assert_array_equal(got, want)
     assert during > 0.15, f"the call ({during:.3f} s) is too short to observe"
     assert rate > 0.2 * idle_rate, (rate, idle_rate, during)
+
+
+def test_concurrent_runs_all_complete(rng):
+    """Runs from several Python threads at once share the native workers;
+    each caller works on its own run's jobs too, so every run completes
+    (none waits for workers busy with another run) with its own results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n, m = 64, 200
+    mod = JitModule(SLOW.format(n=n, m=m))
+    w = rng.standard_normal(m)
+    previous = _native.get_num_threads()
+    _native.set_num_threads(2)
+    try:
+
+        def one_run(seed: int) -> bool:
+            local = np.random.default_rng(seed)
+            xs = [local.standard_normal(n) for _ in range(6)]
+            outs = [np.empty(n) for _ in xs]
+            _native.run(
+                [mod.job("slow", [x, w, o]) for x, o in zip(xs, outs)], mod.pool
+            )
+            return all(
+                np.allclose(o, _reference(x, w), rtol=1e-12) for x, o in zip(xs, outs)
+            )
+
+        with ThreadPoolExecutor(6) as pool:
+            assert all(pool.map(one_run, range(60)))
+    finally:
+        _native.set_num_threads(previous)
+    assert mod.pool.live == 0
