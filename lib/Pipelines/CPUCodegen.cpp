@@ -49,7 +49,10 @@ void taylor::buildCPUCodegenPipeline(OpPassManager &pm,
   if (options.blas)
     pm.addNestedPass<func::FuncOp>(createTaylorContractionsToGemm());
   // ... the others: rows blocked so that the weights are reused from cache.
-  pm.addNestedPass<func::FuncOp>(createTaylorTileContractions());
+  // (With BLAS, the f32/f64 matmuls are left to taylor-gemm-to-blas.)
+  TaylorTileContractionsOptions tileOptions;
+  tileOptions.skipMatmuls = options.blas;
+  pm.addNestedPass<func::FuncOp>(createTaylorTileContractions(tileOptions));
   pm.addPass(createCanonicalizerPass());
   // Matrix inverses and factorizations become loops on tensors.
   pm.addNestedPass<func::FuncOp>(createTaylorLowerMatrixOps());

@@ -1,6 +1,6 @@
 # RUN: %python %s | FileCheck %s
 """The upstream binding layers of taylor_mlir, used directly: parse, run the
-named taylor-to-llvm pipeline through the PassManager, JIT with the
+registered taylor-cpu-codegen pipeline (by its alias taylor-to-llvm) through the PassManager, JIT with the
 ExecutionEngine and call through the C interface on numpy arrays."""
 
 import ctypes
@@ -8,6 +8,7 @@ import ctypes
 import numpy as np
 
 from taylor_mlir import ir, passmanager
+from taylor_mlir import _native
 from taylor_mlir.execution_engine import ExecutionEngine
 from taylor_mlir.runtime import get_ranked_memref_descriptor
 from taylor_mlir.tools import runtime_library
@@ -41,7 +42,11 @@ with ir.Context():
         )
     )
     engine = ExecutionEngine(
-        module, opt_level=2, shared_libs=[runtime_library("mlir_c_runner_utils")]
+        module,
+        opt_level=2,
+        # Allocations go to the runtime's pool (MLIR's generic allocation
+        # functions, defined in libTaylorRuntime).
+        shared_libs=[runtime_library("mlir_c_runner_utils"), _native.LIBRARY],
     )
     x = np.arange(6, dtype=np.float64).reshape(2, 3) / 6
     out_arg = np.zeros((2, 3))
