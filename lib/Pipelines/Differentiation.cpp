@@ -113,14 +113,19 @@ LogicalResult taylor::buildJetsPipeline(
   return success();
 }
 
+/// Canonicalization and CSE after a transform.
+static void addCleanup(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 void taylor::buildCollapseJetsPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createTaylorCollapse());
 }
 
 void taylor::buildLowerJetsPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createTaylorLower());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  addCleanup(pm);
 }
 
 void taylor::buildVJPPipeline(OpPassManager &pm,
@@ -131,8 +136,7 @@ void taylor::buildVJPPipeline(OpPassManager &pm,
   reverse.arguments.assign(options.arguments.begin(), options.arguments.end());
   reverse.results.assign(options.results.begin(), options.results.end());
   pm.addPass(createTaylorReverse(std::move(reverse)));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  addCleanup(pm);
 }
 
 void taylor::buildSplitVJPPipeline(OpPassManager &pm,
@@ -144,13 +148,11 @@ void taylor::buildSplitVJPPipeline(OpPassManager &pm,
   split.primalFunctionName = options.primalFunction;
   split.adjointFunctionName = options.adjointFunction;
   pm.addPass(createTaylorSplitAdjoint(std::move(split)));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  addCleanup(pm);
 }
 
 void taylor::buildInlineCleanupPipeline(OpPassManager &pm) {
   pm.addPass(createInlinerPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  addCleanup(pm);
   pm.addPass(createSymbolDCEPass());
 }
