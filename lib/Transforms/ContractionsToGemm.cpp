@@ -197,8 +197,16 @@ struct ContractionToGemm : public OpRewritePattern<linalg::GenericOp> {
                           loopsB = loopsOf(op.getMatchingIndexingMap(b)),
                           loopsC = loopsOf(op.getMatchingIndexingMap(c));
     SmallVector<unsigned> rows = inOrderOf(loopsC, dims->m),
-                          cols = inOrderOf(loopsC, dims->n),
-                          reductions = inOrderOf(loopsA, dims->k);
+                          cols = inOrderOf(loopsC, dims->n);
+    // `c[n, m] += a[m, k] * b[k, n]` (upstream's M are the loops of the
+    // first input): the product of the inputs the other way round.
+    if (!isConcatenation(loopsC, rows, cols) &&
+        isConcatenation(loopsC, cols, rows)) {
+      std::swap(a, b);
+      std::swap(loopsA, loopsB);
+      std::swap(rows, cols);
+    }
+    SmallVector<unsigned> reductions = inOrderOf(loopsA, dims->k);
     if (!isConcatenation(loopsC, rows, cols) ||
         inOrderOf(loopsB, dims->k) != reductions)
       return rewriter.notifyMatchFailure(

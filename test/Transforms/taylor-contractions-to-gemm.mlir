@@ -222,3 +222,28 @@ func.func @interleaved(%a: tensor<2x5x3xf64>, %b: tensor<5x6xf64>, %c: tensor<2x
   } -> tensor<2x3x6xf64>
   return %y : tensor<2x3x6xf64>
 }
+
+// The weight first, the output with the data rows first
+// (`c[r, b, o] += w[o, i] * x[r, b, i]`, a layer's product on every
+// direction): the matmul of the data by the transposed weight.
+
+// CHECK-LABEL: func.func @weight_first
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<5x8x6xf64> into tensor<40x6xf64>
+// CHECK: linalg.matmul indexing_maps = [#[[MK]], #[[NK]], #[[MN]]] ins(%{{.*}}, %{{.*}} : tensor<40x6xf64>, tensor<7x6xf64>) outs(%{{.*}} : tensor<40x7xf64>)
+// CHECK-NOT: linalg.generic
+func.func @weight_first(%w: tensor<7x6xf64>, %x: tensor<5x8x6xf64>) -> tensor<5x8x7xf64> {
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<5x8x7xf64>
+  %f = linalg.fill ins(%zero : f64) outs(%e : tensor<5x8x7xf64>) -> tensor<5x8x7xf64>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d3, d2)>,
+                                        affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>,
+                                        affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>],
+                       iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+      ins(%w, %x : tensor<7x6xf64>, tensor<5x8x6xf64>) outs(%f : tensor<5x8x7xf64>) {
+  ^bb0(%a: f64, %b: f64, %o: f64):
+    %m = arith.mulf %b, %a : f64
+    %s = arith.addf %o, %m : f64
+    linalg.yield %s : f64
+  } -> tensor<5x8x7xf64>
+  return %r : tensor<5x8x7xf64>
+}
