@@ -34,6 +34,11 @@ from . import _native
 
 #: The smallest part of a batch a call computes on its own.
 MIN_CHUNK = 8
+#: The least work worth a part of its own: a part's largest coefficient
+#: tensor holds at least this many bytes (a run of several parts costs a
+#: native worker's wake-up, ~0.1 ms: a small model's Laplacian at B = 16
+#: took 106 µs in one piece, 232 µs in two; benchmarks/call_overhead.py).
+MIN_PART_BYTES = 256 << 10
 #: The budget of a part's largest coefficient tensor, in bytes.
 PART_BYTES = 8 << 20
 
@@ -101,20 +106,22 @@ def split(
       batch: the number of data.
       threads: the thread count (default `get_num_threads()`).
       bytes_per_datum: the size of one datum's largest coefficient tensor;
-        parts stay within `PART_BYTES` of it (0: no limit).
+        parts stay within `PART_BYTES` of it and hold `MIN_PART_BYTES` at
+        least (0: neither limit).
     """
     threads = _THREADS if threads is None else threads
-    largest = batch
+    largest, least = batch, MIN_CHUNK
     if bytes_per_datum > 0:
         largest = max(MIN_CHUNK, PART_BYTES // bytes_per_datum)
-    if batch < 2 * MIN_CHUNK and batch <= largest:
+        least = min(largest, max(MIN_CHUNK, -(-MIN_PART_BYTES // bytes_per_datum)))
+    if batch < 2 * least and batch <= largest:
         return [(0, batch)]
-    parts = max(1, min(threads, batch // MIN_CHUNK))
+    parts = max(1, min(threads, batch // least))
     # Enough parts to respect the budget, a multiple of the threads.
     needed = math.ceil(batch / largest)
     if needed > parts:
         parts = math.ceil(needed / threads) * threads
-        parts = max(1, min(parts, batch // MIN_CHUNK))
+        parts = max(1, min(parts, batch // least))
     size, extra = divmod(batch, parts)
     bounds, start = [], 0
     for i in range(parts):
@@ -126,6 +133,7 @@ def split(
 
 __all__ = [
     "MIN_CHUNK",
+    "MIN_PART_BYTES",
     "PART_BYTES",
     "get_num_threads",
     "map",

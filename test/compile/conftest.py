@@ -16,3 +16,17 @@ os.environ["TAYLOR_MLIR_CACHE"] = "0"
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _split_small_models(monkeypatch):
+    """The tests' models are small: a call would compute their batches in
+    one piece (`threads.MIN_PART_BYTES`). Parts of every size keep the
+    parallel path (several parts, native threads, nested calls) exercised;
+    test_threads.py checks the default policy itself."""
+    from taylor_mlir import threads
+
+    monkeypatch.setattr(threads, "MIN_PART_BYTES", 0)

@@ -19,10 +19,16 @@ from reference import relative_error
 from test_compile import inputs, mlp
 
 
+#: The default (the tests' conftest sets 0 for every other test).
+DEFAULT_MIN_PART_BYTES = threads.MIN_PART_BYTES
+
+
 @pytest.fixture
 def small_parts(monkeypatch):
-    """Parts of 2 data at least (instead of `MIN_CHUNK`), 2 threads."""
+    """Parts of 2 data at least (instead of `MIN_CHUNK`, and whatever the
+    work per datum), 2 threads."""
     monkeypatch.setattr(threads, "MIN_CHUNK", 2)
+    monkeypatch.setattr(threads, "MIN_PART_BYTES", 0)
     before = tm.get_num_threads()
     tm.set_num_threads(2)
     yield
@@ -51,7 +57,8 @@ def test_split(batch, count, parts):
 @pytest.mark.parametrize("batch", [1, 15, 31, 32, 33, 100, 256, 1000, 4099])
 @pytest.mark.parametrize("count", [1, 2, 3])
 @pytest.mark.parametrize("bytes_per_datum", [0, 8, 50 * 768 * 8, 1 << 22, 1 << 30])
-def test_split_properties(batch, count, bytes_per_datum):
+def test_split_properties(batch, count, bytes_per_datum, monkeypatch):
+    monkeypatch.setattr(threads, "MIN_PART_BYTES", DEFAULT_MIN_PART_BYTES)
     parts = threads.split(batch, count, bytes_per_datum)
     assert parts[0][0] == 0 and parts[-1][1] == batch
     assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
@@ -62,6 +69,19 @@ def test_split_properties(batch, count, bytes_per_datum):
     if bytes_per_datum:
         budget = max(threads.MIN_CHUNK, threads.PART_BYTES // bytes_per_datum)
         assert max(sizes) <= max(budget, 2 * threads.MIN_CHUNK - 1)
+        if len(parts) > 1:  # each part worth a thread's wake-up
+            least = -(-threads.MIN_PART_BYTES // bytes_per_datum)
+            assert min(sizes) >= min(least, budget)
+
+
+def test_small_models_run_small_batches_in_one_piece(monkeypatch):
+    """A small MLP's Laplacian (8 directions × 64 features × 8 bytes per
+    datum): parts of 64 data at least; the paper MLP's: of MIN_CHUNK."""
+    monkeypatch.setattr(threads, "MIN_PART_BYTES", DEFAULT_MIN_PART_BYTES)
+    assert threads.split(16, 2, 8 * 64 * 8) == [(0, 16)]
+    assert threads.split(127, 2, 8 * 64 * 8) == [(0, 127)]
+    assert threads.split(128, 2, 8 * 64 * 8) == [(0, 64), (64, 128)]
+    assert threads.split(16, 2, 50 * 768 * 8) == [(0, 8), (8, 16)]
 
 
 def test_split_bounds_the_paper_mlp_laplacian_parts():
