@@ -21,6 +21,17 @@ import reference as ref
 from reference import relative_error
 from test_compile import inputs, mlp
 
+
+def assert_replay_fails(command: str, message: str) -> None:
+    """Runs a failure's reproducer command (with this build's taylor-opt):
+    it fails again, with ``message``."""
+    command = shlex.split(command)
+    command[0] = taylor_opt()
+    replay = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert replay.returncode != 0
+    assert message in replay.stderr
+
+
 # -- stochastic operators ------------------------------------------------------
 
 
@@ -181,11 +192,7 @@ def test_unsupported_op_names_the_aten_op_and_source_line(capsys):
     # The failing pass left a reproducer and printed the command.
     assert Path(error.reproducer).is_file()
     assert error.command in capsys.readouterr().err
-    command = shlex.split(error.command)
-    command[0] = taylor_opt()
-    replay = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert replay.returncode != 0
-    assert "no Taylor-mode rule for 'arith.remf'" in replay.stderr
+    assert_replay_fails(error.command, "no Taylor-mode rule for 'arith.remf'")
 
 
 def test_op_torch_mlir_cannot_lower_is_unsupported():

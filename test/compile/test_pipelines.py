@@ -17,6 +17,7 @@ from taylor_mlir import errors, ir
 from taylor_mlir.tools import taylor_opt
 
 from test_compile import inputs, mlp
+from test_compile_behaviour import assert_replay_fails
 
 PACKAGE = Path(tm.__file__).resolve().parent
 SOURCE_PACKAGE = Path(__file__).resolve().parents[2] / "python" / "taylor_mlir"
@@ -171,11 +172,7 @@ def test_failure_leaves_a_reproducer_naming_the_pipeline(tmp_path, monkeypatch, 
         in (error.command)
     )
     assert error.command in capsys.readouterr().err
-    command = shlex.split(error.command)
-    command[0] = taylor_opt()
-    replay = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert replay.returncode != 0
-    assert "no Taylor-mode rule for 'arith.remf'" in replay.stderr
+    assert_replay_fails(error.command, "no Taylor-mode rule for 'arith.remf'")
 
 
 def test_compiled_operator_pipeline_is_structured_and_replays():
