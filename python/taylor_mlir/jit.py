@@ -134,18 +134,14 @@ def _prepare_for_jit(func: ir.Operation, num_inputs: int) -> None:
     func.attributes["arg_attrs"] = ir.ArrayAttr.get(new)
 
 
-def _to_array(value: Any) -> tuple[Any, bool]:
-    """``value`` as a C-contiguous numpy array or CPU torch tensor (the
-    runtime takes both), and whether it was torch."""
-    if type(value).__module__.startswith("torch"):
-        value = value.detach()
-        if not value.is_contiguous():
-            value = value.contiguous()
-        return value, True
-    array = np.asarray(value)
+def _to_array(value: Any) -> tuple[np.ndarray, bool]:
+    """``value`` as a C-contiguous numpy array (a view of a contiguous CPU
+    tensor), and whether it was torch."""
+    is_torch = type(value).__module__.startswith("torch")
+    array = _as_numpy(value)
     if not array.flags.c_contiguous:  # (np.ascontiguousarray would make 0-d 1-d)
         array = array.copy(order="C")
-    return array, False
+    return array, is_torch
 
 
 def _as_numpy(value: Any) -> np.ndarray:
@@ -278,7 +274,6 @@ class JitModule:
         for i, (arg, want) in enumerate(zip(args, spec.inputs)):
             array, is_torch = _to_array(arg)
             any_torch |= is_torch
-            array = _as_numpy(array)
             want.check(array, f"@{name} argument {i}")
             arrays.append(array)
         if outputs is None:
