@@ -62,6 +62,8 @@ struct TaylorRtPool {
   void *allocate(size_t size, size_t alignment);
   void release(void *buffer);
   void releaseCached();
+  /// Counts an allocation of `bytes` (under `mutex`).
+  void countLocked(size_t bytes);
 
   const bool reuse;
   std::mutex mutex;
@@ -75,38 +77,40 @@ struct TaylorRtPool {
 void *TaylorRtPool::allocate(size_t size, size_t alignment) {
   alignment = std::max(alignment, kHeaderBytes);
   size_t bytes = roundUp(size);
-  void *buffer = nullptr;
   if (alignment == kHeaderBytes && reuse) {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = freeLists.lower_bound(bytes);
     if (it != freeLists.end() && it->first <= bytes + bytes / 8) {
-      bytes = it->first;
-      buffer = it->second.back();
+      void *buffer = it->second.back();
       it->second.pop_back();
+      stats.cached -= it->first;
+      ++stats.reused;
+      countLocked(it->first);
       if (it->second.empty())
         freeLists.erase(it);
-      stats.cached -= bytes;
-      ++stats.reused;
+      return buffer;
     }
   }
-  if (!buffer) {
-    size_t total = (alignment + bytes + alignment - 1) / alignment * alignment;
-    void *raw = std::aligned_alloc(alignment, total);
-    if (!raw)
-      return nullptr;
-    buffer = static_cast<char *>(raw) + alignment;
-    Header *header = headerOf(buffer);
-    header->raw = raw;
-    header->pool = this;
-    header->bytes = bytes;
-    // Over-aligned buffers are rare (none in generated code): not cached.
-    header->cacheable = alignment == kHeaderBytes;
-  }
+  size_t total = (alignment + bytes + alignment - 1) / alignment * alignment;
+  void *raw = std::aligned_alloc(alignment, total);
+  if (!raw)
+    return nullptr;
+  void *buffer = static_cast<char *>(raw) + alignment;
+  Header *header = headerOf(buffer);
+  header->raw = raw;
+  header->pool = this;
+  header->bytes = bytes;
+  // Over-aligned buffers are rare (none in generated code): not cached.
+  header->cacheable = alignment == kHeaderBytes;
   std::lock_guard<std::mutex> lock(mutex);
+  countLocked(bytes);
+  return buffer;
+}
+
+void TaylorRtPool::countLocked(size_t bytes) {
   stats.live += bytes;
   stats.peak = std::max(stats.peak, stats.live);
   ++stats.allocations;
-  return buffer;
 }
 
 void TaylorRtPool::release(void *buffer) {
