@@ -19,7 +19,9 @@ from torch.fx.proxy import _register_stack_trace_anchor
 #: (``functional_call``, ``_reparametrize_module``), so a call of a compiled
 #: operator on another thread reading them then (`named_tensors`) would get
 #: the fakes. Every export takes it (torch.export is not thread-safe
-#: either), and so does every read of a module's tensors for a call.
+#: either), as do the import's re-trace and ``torch.export.save``
+#: (`taylor_mlir.torch_import`), and every read of a module's tensors for a
+#: call.
 #: Reentrant; nothing else is ever acquired while it is held by a reader.
 TRACE_LOCK = threading.RLock()
 

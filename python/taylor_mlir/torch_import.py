@@ -77,13 +77,17 @@ def import_exported_program(
     import torch
 
     from ._decompositions import decompose
+    from ._export import TRACE_LOCK
 
-    # Also torch.linalg inverse/det/slogdet/solve/cholesky -> taylor ops.
-    program = decompose(program)
     with tempfile.TemporaryDirectory(prefix="taylor_mlir_import_") as tmp:
         program_path = os.path.join(tmp, "program.pt2")
         output_path = os.path.join(tmp, "module.mlir")
-        torch.export.save(program, program_path)
+        # The re-trace is an export, and the save registers a process-wide
+        # FakeTensor pickler (``copyreg``): neither may run on two threads.
+        with TRACE_LOCK:
+            # Also torch.linalg inverse/det/slogdet/solve/cholesky -> taylor ops.
+            program = decompose(program)
+            torch.export.save(program, program_path)
         reply = _convert(
             {
                 "program": program_path,

@@ -19,6 +19,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import taylor_mlir as tm
+from taylor_mlir import compile_cache
 from taylor_mlir import func as tf
 from taylor_mlir import threads as tm_threads
 from taylor_mlir import torch_import
@@ -160,9 +161,14 @@ def test_calls_while_another_thread_compiles_see_the_real_weights(model, two_thr
     assert all(during), f"the calls did not overlap the compiles: {during}"
 
 
-def test_concurrent_compiles_and_func_transforms_of_one_model(two_threads):
+def test_concurrent_compiles_and_func_transforms_of_one_model(two_threads, monkeypatch):
     """Compiles and taylor_mlir.func transforms of the same modules on several
-    threads, with calls in between: every result right."""
+    threads, with calls in between: every result right. Nothing is cached,
+    so the exports, re-traces and saves for the import all overlap (two
+    ``torch.export.save`` at once failed on torch's process-wide pickler)."""
+    monkeypatch.setattr(compile_cache, "DISK_CACHE", False)
+    monkeypatch.setattr(tf, "_CACHE", {})
+    tm.clear_compile_cache(disk=False)
     x = inputs(8, 3, seed=2)
     results, want = {}, {}
     want["lap"] = ref.laplacian(_FUNC_MODEL, x)[:, 0]
