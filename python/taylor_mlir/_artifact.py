@@ -14,7 +14,7 @@ from . import ir
 from ._plans import _Term
 from . import _pipelines
 from .errors import CompilationError, UnsupportedOperationError, run_pipeline
-from ._program import Program
+from ._program import Executables, Program
 from .jit import JitModule
 from .torch_import import NODE_LOCATION_PREFIX, ImportedModule
 
@@ -135,10 +135,17 @@ class _Artifact:
         terms: Sequence[_Term],
         collapsed: bool,
         check_term: _Term | None = None,
+        target: str = "cpu",
     ):
         """``check_term``: one more jet function compiled beside ``terms``
-        (the self-check's, `taylor_mlir._check`), not part of `programs`."""
+        (the self-check's, `taylor_mlir._check`), not part of `programs`.
+        ``target``: ``"cpu"``, or ``"cuda"``: `cuda` is the GPU code, and
+        `jit` the same GPU-mapped program run on the CPU (the self-check
+        runs it, and so do calls on CPU tensors with ``emulate``)."""
         self.terms = list(terms)
+        self.target = target
+        #: The GPU code (`taylor_mlir.cuda.CudaModule`), for ``"cuda"``.
+        self.cuda = None
         self.imported_ir = imported.text
         nodes = imported.nodes
         context = ir.Context()
@@ -169,22 +176,41 @@ class _Artifact:
             self.ir.setdefault("taylor-collapse", None)
             self.ir["lowered"] = self.ir.pop("taylor-lower")
             start = time.perf_counter()
-            codegen = _pipelines.default_codegen()
+            codegen = (
+                _pipelines.Pipeline([_pipelines.codegen("cuda-emulated")])
+                if target == "cuda"
+                else _pipelines.default_codegen()
+            )
             try:
                 self.jit = JitModule(module, pipeline=codegen)
+                if target == "cuda":
+                    self.timings["GPU-mapped code on the CPU + JIT"] = (
+                        time.perf_counter() - start
+                    )
+                    start = time.perf_counter()
+                    from .cuda import CudaModule
+
+                    self.cuda = CudaModule(module)
             except CompilationError as error:
                 raise _as_unsupported(error, nodes) from None
-            self.timings["taylor-to-llvm + JIT"] = time.perf_counter() - start
-            self.ir["llvm"] = str(self.jit.module)
+            if target == "cuda":
+                self.timings["GPU codegen + host JIT"] = time.perf_counter() - start
+                self.ir.update(self.cuda.ir)
+                self.ir["emulated-llvm"] = str(self.jit.module)
+                codegen = self.cuda.pipeline
+            else:
+                self.timings["taylor-to-llvm + JIT"] = time.perf_counter() - start
+                self.ir["llvm"] = str(self.jit.module)
         #: Per term: its jet function as a differentiable `Program` (the
         #: reverse transform runs on the lowered IR when a gradient is first
         #: asked for).
         lowered = self._lowered_with_locations
+        code = Executables(lowered, target, self.jit, self.cuda)
         self.programs = [
             Program(
                 lowered,
                 t.function,
-                jit=self.jit,
+                executables=code,
                 map_error=lambda error: _as_unsupported(error, nodes),
             )
             for t in self.terms

@@ -18,7 +18,82 @@ from typing import Any
 from . import ir
 from . import _pipelines
 from .errors import CompilationError, run_pipeline
-from .jit import JitModule
+from .jit import FunctionSpec, JitModule, prepare_module
+
+#: What a program's code runs on: ``"cpu"`` (`JitModule`), or ``"cuda"``:
+#: `taylor_mlir.cuda.CudaModule` for CUDA tensors, and the same GPU-mapped
+#: program run on the CPU (``taylor-cuda-emulated-codegen``) for CPU tensors.
+TARGETS = ("cpu", "cuda")
+
+
+class Executables:
+    """The compiled code of one module for a target, each made on first use
+    and shared by the programs of the module's functions (the primal and
+    adjoint halves of a split)."""
+
+    def __init__(
+        self,
+        text: str,
+        target: str = "cpu",
+        jit: JitModule | None = None,
+        cuda: Any = None,
+    ):
+        """``jit``, ``cuda``: code of ``text`` compiled already."""
+        if target not in TARGETS:
+            raise ValueError(f"target: expected one of {TARGETS}, got {target!r}")
+        self.text = text
+        self.target = target
+        self._jit = jit
+        self._cuda = cuda
+        self._functions: dict[str, FunctionSpec] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def jit(self) -> JitModule:
+        """The code run on the CPU (for ``"cuda"``: the GPU-mapped program,
+        its kernels run as loops)."""
+        with self._lock:
+            if self._jit is None:
+                pipeline = (
+                    _pipelines.Pipeline([_pipelines.codegen("cuda-emulated")])
+                    if self.target == "cuda"
+                    else _pipelines.default_codegen()
+                )
+                self._jit = JitModule(self.text, pipeline=pipeline)
+            return self._jit
+
+    @property
+    def cuda(self):
+        """The code run on GPUs (`taylor_mlir.cuda.CudaModule`)."""
+        if self.target != "cuda":
+            raise ValueError("this program was compiled for the CPU")
+        with self._lock:
+            if self._cuda is None:
+                from .cuda import CudaModule
+
+                self._cuda = CudaModule(self.text)
+            return self._cuda
+
+    @property
+    def functions(self) -> dict[str, FunctionSpec]:
+        """The specs of the public functions (from whichever code is
+        compiled; read from the text when none is yet)."""
+        for code in (self._jit, self._cuda):
+            if code is not None:
+                return code.functions
+        with self._lock:
+            if self._functions is None:
+                self._functions = prepare_module(self.text)[2]
+            return self._functions
+
+    def for_arguments(self, args: Sequence[Any]):
+        """The code that runs on ``args``: the GPU code when one is a CUDA
+        tensor, else the CPU code."""
+        if any(
+            getattr(getattr(a, "device", None), "type", None) == "cuda" for a in args
+        ):
+            return self.cuda
+        return self.jit
 
 
 def reverse_pipeline(
@@ -134,13 +209,17 @@ class Program:
         depth: int = 0,
         jit: JitModule | None = None,
         map_error: Callable[[CompilationError], Exception] | None = None,
+        target: str = "cpu",
+        executables: Executables | None = None,
     ):
         self.text = text
         self.function = function
         #: How many reverse transforms produced this program.
         self.depth = depth
-        #: Compiled code (``jit``: an existing compilation of ``text``).
-        self._jit = jit
+        #: Compiled code (``jit``: an existing compilation of ``text``;
+        #: ``executables``: the code of ``text`` shared with other programs).
+        self.executables = executables or Executables(text, target, jit)
+        self.target = self.executables.target
         #: Turns a failure of a transform into the error the user sees (e.g.
         #: an `UnsupportedOperationError` naming the model's source line).
         self._map_error = map_error
@@ -153,17 +232,15 @@ class Program:
 
     @property
     def jit(self) -> JitModule:
-        with self._lock:
-            if self._jit is None:
-                self._jit = JitModule(self.text)
-            return self._jit
+        return self.executables.jit
 
     @property
     def num_results(self) -> int:
-        return len(self.jit.functions[self.function].results)
+        return len(self.executables.functions[self.function].results)
 
     def __call__(self, *args: Any, result_shapes=None) -> list[Any]:
-        return self.jit.call(self.function, *args, result_shapes=result_shapes)
+        code = self.executables.for_arguments(args)
+        return code.call(self.function, *args, result_shapes=result_shapes)
 
     def vjp(self, arguments: Sequence[int], results: Sequence[int]) -> Program:
         """The program ``(*args, *cotangents of results) -> (*results,
@@ -185,7 +262,11 @@ class Program:
                     raise
                 raise self._map_error(error) from None
             program = Program(
-                text, name, depth=self.depth + 1, map_error=self._map_error
+                text,
+                name,
+                depth=self.depth + 1,
+                map_error=self._map_error,
+                target=self.target,
             )
             program.num_arguments = num_inputs(self.text, self.function)
             with self._lock:
@@ -204,10 +285,10 @@ class Program:
             pair = self._splits.get(num_primal_results)
         if pair is None:
             text, primal, adjoint = split_text(self, num_primal_results)
-            jit = JitModule(text)
+            code = Executables(text, self.target)
             pair = (
-                Program(text, primal, depth=self.depth, jit=jit),
-                Program(text, adjoint, depth=self.depth, jit=jit),
+                Program(text, primal, depth=self.depth, executables=code),
+                Program(text, adjoint, depth=self.depth, executables=code),
             )
             with self._lock:
                 pair = self._splits.setdefault(num_primal_results, pair)
@@ -215,7 +296,7 @@ class Program:
 
     def result_shapes(self) -> list[tuple[int, ...]] | None:
         """The static shapes of the results, or None if one is dynamic."""
-        shapes = [r.shape for r in self.jit.functions[self.function].results]
+        shapes = [r.shape for r in self.executables.functions[self.function].results]
         if any(d is None for shape in shapes for d in shape):
             return None
         return [tuple(shape) for shape in shapes]
@@ -294,4 +375,11 @@ def apply(program: Program, shapes: Sequence[tuple[int, ...]], *args) -> tuple:
     return _apply_program(program, shapes, args)
 
 
-__all__ = ["Program", "apply", "keep_only", "reverse_pipeline", "vjp_text"]
+__all__ = [
+    "Executables",
+    "Program",
+    "apply",
+    "keep_only",
+    "reverse_pipeline",
+    "vjp_text",
+]

@@ -134,6 +134,37 @@ def _prepare_for_jit(func: ir.Operation, num_inputs: int) -> None:
     func.attributes["arg_attrs"] = ir.ArrayAttr.get(new)
 
 
+def prepare_module(
+    module: str | ir.Module, context: ir.Context | None = None
+) -> tuple[ir.Context, ir.Module, dict[str, FunctionSpec]]:
+    """A copy of ``module`` (text, or a module left as it is) made ready for
+    codegen: every public function with a body gets the C interface and
+    read-only arguments; returns the context, the copy and the functions'
+    specs (before lowering). Locations are kept, so that a failure names
+    the model's op."""
+    context = context or (
+        module.context if isinstance(module, ir.Module) else ir.Context()
+    )
+    with context:
+        text = (
+            module
+            if isinstance(module, str)
+            else module.operation.get_asm(
+                enable_debug_info=True, large_elements_limit=None
+            )
+        )
+        module = ir.Module.parse(text)
+        funcs = _public_functions(module)
+        if not funcs:
+            raise ValueError("the module has no public function with a body")
+        functions: dict[str, FunctionSpec] = {}
+        for func in funcs:
+            spec = _function_spec(func)
+            _prepare_for_jit(func, len(spec.inputs))
+            functions[spec.name] = spec
+    return context, module, functions
+
+
 def _to_array(value: Any) -> tuple[np.ndarray, bool]:
     """``value`` as a C-contiguous numpy array (a view of a contiguous CPU
     tensor), and whether it was torch."""
@@ -190,28 +221,8 @@ class JitModule:
         track_allocations: bool = False,
         reuse_buffers: bool = True,
     ):
-        self.context = context or (
-            module.context if isinstance(module, ir.Module) else ir.Context()
-        )
+        self.context, module, self.functions = prepare_module(module, context)
         with self.context:
-            # Lower a copy: nothing the caller passed in is modified. Its
-            # locations are kept, so that a failure names the model's op.
-            text = (
-                module
-                if isinstance(module, str)
-                else module.operation.get_asm(
-                    enable_debug_info=True, large_elements_limit=None
-                )
-            )
-            module = ir.Module.parse(text)
-            funcs = _public_functions(module)
-            if not funcs:
-                raise ValueError("the module has no public function with a body")
-            self.functions: dict[str, FunctionSpec] = {}
-            for func in funcs:
-                spec = _function_spec(func)
-                _prepare_for_jit(func, len(spec.inputs))
-                self.functions[spec.name] = spec
             self.pipeline = pipeline
             run_pipeline(module, pipeline, stage="lowering to LLVM")
             self.module = module

@@ -39,3 +39,21 @@ def taylor_opt() -> str:
     if found is None:
         raise FileNotFoundError("taylor-opt not found; reinstall taylor_mlir")
     return found
+
+
+def ptxas() -> str | None:
+    """Path of NVIDIA's PTX assembler ``ptxas``: the one of the pinned
+    ``nvidia-cuda-nvcc`` wheel (``nvidia/cu13/bin/ptxas``), else one on
+    ``PATH`` (a CUDA toolkit), else None. Used to check and assemble the PTX
+    of the GPU path; nothing needs it to compile PTX."""
+    found = _search_sys_path(os.path.join("nvidia", "cu13", "bin", "ptxas"))
+    if found is not None and os.access(found, os.X_OK):
+        return str(found)
+    return shutil.which("ptxas")
+
+
+def cuda_toolkit() -> str | None:
+    """The directory holding ``bin/ptxas`` (`ptxas`), as the NVVM
+    serializer's ``toolkit`` option takes it (for cubins), or None."""
+    found = ptxas()
+    return str(Path(found).resolve().parent.parent) if found else None
