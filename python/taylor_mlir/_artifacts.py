@@ -63,8 +63,12 @@ class Artifacts:
         dynamic_batch: bool,
         check: bool,
         cache: bool | None = None,
+        target: str = "cpu",
     ):
+        """``target``: what the artifacts are compiled for (``"cpu"`` or
+        ``"cuda"``, `_artifact._Artifact`)."""
         self.module = module
+        self.target = target
         self.terms = list(terms)
         self.dtype = dtype
         self.input_dim = input_dim
@@ -110,6 +114,7 @@ class Artifacts:
                     self.collapsed,
                     self.dynamic_batch,
                     check,
+                    self.target,
                 )
             ).encode()
         ).hexdigest()
@@ -269,7 +274,11 @@ class Artifacts:
 
     def _build(self, imported: ImportedModule, check: bool) -> _Artifact:
         return _Artifact(
-            imported, self.terms, self.collapsed, CHECK_TERM if check else None
+            imported,
+            self.terms,
+            self.collapsed,
+            CHECK_TERM if check else None,
+            self.target,
         )
 
     def _check(

@@ -90,7 +90,7 @@ def _gradients(
     ``x`` and the model's tensors (None where ``needs`` is false), by the
     compiled vjp programs, part by part on the thread pool."""
     x = x.detach()
-    tensors = op._tensors.arrays(model_tensors)
+    tensors = op._arguments(model_tensors, x)
     needs_x, needs_tensors = needs[0], needs[1:]
     wanted = [
         i
@@ -183,7 +183,7 @@ class OperatorFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, op, directions, x, *model_tensors):
-        tensors = op._tensors.arrays(model_tensors)
+        tensors = op._arguments(model_tensors, x)
         outputs = op._evaluate(x.detach(), tensors, directions)
         ctx.op = op
         ctx.directions = directions

@@ -132,14 +132,18 @@ def check_artifact(
     batch, dim = int(x.shape[0]), int(x.shape[1])
     v = _direction(dim, x.dtype)
     shape = (batch, *output_tail)
+    # On the CPU (for GPU code: the GPU-mapped program, its kernels as loops);
+    # eager PyTorch on the model's device.
     value, first = artifact.jit.call(
         CHECK_TERM.function,
-        x,
+        x.cpu(),
         v[None],
         *tensors,
         result_shapes=[shape, (1, *shape)],
     )
-    want_value, want_first = _eager(module, x, v)
+    want_value, want_first = _eager(module, x, v.to(x.device))
+    want_value = want_value.cpu()
+    want_first = None if want_first is None else want_first.cpu()
     rtol = TOLERANCES[x.dtype]
     noise = NOISE_ULPS * torch.finfo(x.dtype).eps
     advice = (
@@ -148,7 +152,7 @@ def check_artifact(
     )
     bad = _mismatch(value, want_value, rtol, noise=noise)
     if bad is not None:
-        imported = _imported_value(artifact, x, tensors, shape)
+        imported = _imported_value(artifact, x.cpu(), tensors, shape)
         wrong_import = imported is not None and _mismatch(
             imported, want_value, rtol, noise=noise
         )

@@ -60,8 +60,8 @@ def _part(op, loss_fn, scale, x, tensors, directions, data, wanted, needs_x, par
         primal, adjoint = vjp.split(len(term.results))
         shapes = primal.result_shapes()
         if shapes is None:  # dynamic shapes: no static tape, recompute
-            results = artifact.jit.call(
-                term.function, *args, result_shapes=op._outputs.term_shapes(i, batch)
+            results = artifact.programs[i](
+                *args, result_shapes=op._outputs.term_shapes(i, batch)
             )
             tapes.append(None)
         else:
@@ -110,7 +110,7 @@ class FusedLoss(torch.autograd.Function):
             for j, (t, need) in enumerate(zip(model_tensors, needs[1:]))
             if need and t.is_floating_point()
         ]
-        tensors = op._tensors.arrays(model_tensors)
+        tensors = op._arguments(model_tensors, x)
         batch = int(x.shape[0])
         scale = 1.0 / batch if reduction == "mean" else 1.0
         xd = x.detach()
@@ -177,7 +177,7 @@ def fused_loss(
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
         per_datum = loss_fn(*outputs, x, *data)
         return per_datum.mean() if reduction == "mean" else per_datum.sum()
-    directions = op._draw_directions()
+    directions = op._to_device(x, op._draw_directions())
     return FusedLoss.apply(
         op, loss_fn, reduction, directions, data, original, *model_tensors
     )

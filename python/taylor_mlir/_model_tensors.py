@@ -73,6 +73,24 @@ class ModelTensors:
                 tensors.append(value)
         return tensors
 
+    def check_device(
+        self, tensors: Sequence[torch.Tensor], device: torch.device
+    ) -> None:
+        """Raises ``ValueError`` naming the first of ``tensors`` that is not
+        on ``device`` (the device of the input; nothing is moved)."""
+        for name, value in zip(self.names, tensors):
+            if value.device != device:
+                raise ValueError(
+                    f"the model's {name!r} is on {value.device}, the input x is on "
+                    f"{device}: move the model and x to one device "
+                    f"(model.to({str(device)!r}))"
+                )
+
+    def on_device(self, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """``tensors`` as arguments of GPU code: contiguous tensors (on their
+        device), floating-point ones in the operator's dtype."""
+        return [as_input(t, self.dtype) for t in tensors]
+
     def arrays(self, tensors: Sequence[torch.Tensor]) -> list[np.ndarray]:
         """``tensors`` as the compiled code's arguments: numpy views of
         floating-point tensors in the operator's dtype (a converted copy

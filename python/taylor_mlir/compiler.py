@@ -59,7 +59,11 @@ class CompiledOperator:
       artifact: the compiled artifact for ``example_inputs``.
       ir: the IR of its every stage (read-only), ``{"imported",
         "taylor-jet", "taylor-collapse" (None when not collapsed),
-        "lowered", "llvm"}``.
+        "lowered", "llvm"}``; for ``device="cuda"`` also ``"gpu-mapped"``
+        (loops mapped onto blocks and threads), ``"ptx-sm_80"``,
+        ``"ptx-sm_90"`` (the kernels) and ``"emulated-llvm"`` (the
+        GPU-mapped program for the CPU), ``"llvm"`` being the host code.
+      device: ``"cpu"`` or ``"cuda"``; emulate: see `compile`.
       pipeline: the pass pipeline (a `_pipelines.Pipeline` of registered
         pipelines; ``str()`` gives its text, ``.command()`` the taylor-opt
         command).
@@ -76,8 +80,17 @@ class CompiledOperator:
         outputs,
         check=True,
         cache=None,
+        device="cpu",
+        emulate=False,
     ):
         self.op = op
+        #: What the code is compiled for: ``"cpu"`` or ``"cuda"``.
+        self.device = device
+        #: For ``"cuda"``: calls take CPU tensors and run the GPU-mapped
+        #: program on the CPU (its kernels as loops), not on a GPU.
+        self.emulate = bool(emulate)
+        self._gpu = device == "cuda" and not self.emulate
+        self._weights_device = torch.device("cpu")
         self.options = dict(options)
         self.dtype = x.dtype
         self.input_dim = int(x.shape[1])
@@ -111,6 +124,7 @@ class CompiledOperator:
             dynamic_batch,
             self.check,
             cache,
+            target=device,
         )
         # Compiled for the parts of the batch a call computes (`threads`).
         sizes = [self.batch] if dynamic_batch else self._part_sizes(self.batch)
@@ -169,9 +183,44 @@ class CompiledOperator:
                 f"expected dtype {self.dtype} (the dtype of example_inputs), "
                 f"got {x.dtype}"
             )
-        if x.device.type != "cpu":
-            raise ValueError(f"expected a CPU tensor, got one on {x.device}")
+        if self._gpu and x.device.type != "cuda":
+            from . import _cuda
+
+            _cuda.driver()  # without a GPU, say so first
+            raise ValueError(
+                f"expected a CUDA tensor (compiled with device='cuda'), got one "
+                f"on {x.device}"
+            )
+        if not self._gpu and x.device.type != "cpu":
+            how = (
+                " (compiled with emulate=True: the GPU-mapped program runs on the "
+                "CPU)"
+                if self.emulate
+                else " (compile with device='cuda' for CUDA tensors)"
+            )
+            raise ValueError(f"expected a CPU tensor{how}, got one on {x.device}")
         return x.detach().contiguous()
+
+    def _arguments(self, model_tensors: list[torch.Tensor], x: torch.Tensor) -> list:
+        """The model's tensors as the compiled code's arguments (numpy
+        arrays for CPU code, tensors on the GPU for GPU code), after
+        checking that they are on ``x``'s device."""
+        self._tensors.check_device(model_tensors, x.device)
+        if self._gpu:
+            return self._tensors.on_device(model_tensors)
+        return self._tensors.arrays(model_tensors)
+
+    def _to_device(self, x: torch.Tensor, directions: list) -> list:
+        """GPU code: the directions and the operator's weights moved to
+        ``x``'s device (the weights once)."""
+        if not self._gpu:
+            return directions
+        if self._weights_device != x.device:
+            self._outputs.weights = [
+                None if w is None else w.to(x.device) for w in self._outputs.weights
+            ]
+            self._weights_device = x.device
+        return [None if d is None else d.to(x.device) for d in directions]
 
     def _coefficient_bytes_per_datum(self, tensors, x: torch.Tensor) -> int:
         """Estimated size of one datum's largest coefficient tensor: the
@@ -188,6 +237,8 @@ class CompiledOperator:
         return coefficients * width * x.element_size()
 
     def _parts(self, batch: int) -> list[tuple[int, int]]:
+        if self.device == "cuda":  # one launch per kernel for the whole batch
+            return [(0, batch)]
         return threads.split(batch, bytes_per_datum=self._bytes_per_datum)
 
     def _part_sizes(self, batch: int) -> list[int]:
@@ -216,7 +267,7 @@ class CompiledOperator:
         if int(x.shape[0]) == 0:
             return self._unwrap(self._outputs.empty())
         model_tensors = self._model_tensors()
-        directions = self._draw_directions()
+        directions = self._to_device(x, self._draw_directions())
         if _autograd.records(original, model_tensors):
             return self._unwrap(
                 _autograd.OperatorFunction.apply(
@@ -224,7 +275,7 @@ class CompiledOperator:
                 )
             )
         # numpy views made once per call, not once per part.
-        tensors = self._tensors.arrays(model_tensors)
+        tensors = self._arguments(model_tensors, x)
         return self._unwrap(self._evaluate(x, tensors, directions))
 
     def _unwrap(self, outputs: tuple):
@@ -263,6 +314,8 @@ class CompiledOperator:
         """The outputs on a batch: every jet function on every part, as one
         run of the native runtime (the jobs spread over its threads, the GIL
         released until all are done)."""
+        if self._gpu:
+            return self._execute_gpu(x, tensors, directions)
         # numpy views: the runtime reads them through the buffer protocol,
         # cheaper than torch's DLPack.
         x = x.numpy()
@@ -293,6 +346,28 @@ class CompiledOperator:
             ]
         )
 
+    def _execute_gpu(
+        self,
+        x: torch.Tensor,
+        tensors: list[torch.Tensor],
+        directions: list[torch.Tensor | None],
+    ) -> tuple[torch.Tensor, ...]:
+        """`_execute` on the GPU: every jet function on the whole batch, on
+        the current stream of ``x``'s device (results allocated there)."""
+        batch = int(x.shape[0])
+        artifact = self._artifact_for(None if self.dynamic_batch else batch)
+        calls, term_results = [], []
+        for i, term in enumerate(self._plan.terms):
+            outputs = [
+                torch.empty(shape, dtype=self.dtype, device=x.device)
+                for shape in self._outputs.term_shapes(i, batch)
+            ]
+            args = self._outputs.term_args(i, x, tensors, directions)
+            calls.append((term.function, [*args, *outputs]))
+            term_results.append(outputs)
+        artifact.cuda.run(calls, x.device)
+        return self._outputs.combine_terms(term_results, batch)
+
     def _run(
         self,
         x: torch.Tensor,
@@ -310,7 +385,7 @@ class CompiledOperator:
             if differentiable:
                 results = _program.apply(artifact.programs[i], shapes, *args)
             else:
-                results = artifact.jit.call(term.function, *args, result_shapes=shapes)
+                results = artifact.programs[i](*args, result_shapes=shapes)
             term_results.append(results)
         return self._outputs.combine_terms(term_results, batch)
 
@@ -407,6 +482,8 @@ class CompiledOperator:
             "outputs": None if self.outputs == ("operator",) else self.outputs,
             "check": self.check,
             "cache": self._cache,
+            "device": self.device,
+            "emulate": self.emulate,
         }
         return (_unpickle_operator, (recipe,))
 
@@ -414,7 +491,8 @@ class CompiledOperator:
         batch = "dynamic" if self.batch is None else self.batch
         return (
             f"CompiledOperator(op={self.op!r}, D={self.input_dim}, batch={batch}, "
-            f"dtype={self.dtype}, collapsed={self.collapsed})"
+            f"dtype={self.dtype}, collapsed={self.collapsed}, device={self.device!r}"
+            + (", emulate=True)" if self.emulate else ")")
         )
 
 
@@ -437,6 +515,8 @@ def _unpickle_operator(recipe: dict[str, Any]) -> CompiledOperator:
         recipe["outputs"],
         recipe["check"],
         recipe.get("cache"),
+        recipe.get("device", "cpu"),
+        recipe.get("emulate", False),
     )
 
 
@@ -450,6 +530,8 @@ def compile(
     outputs: Sequence[str] | None = None,
     check: bool = True,
     cache: bool | None = None,
+    device: str | torch.device | None = None,
+    emulate: bool = False,
     **options: Any,
 ) -> CompiledOperator:
     """Compiles the differential operator ``op`` of ``model``.
@@ -487,6 +569,14 @@ def compile(
         (`taylor_mlir.compile_cache`: a script started again skips
         torch.export and torch-mlir); default: on, unless
         ``TAYLOR_MLIR_CACHE=0`` or ``compile_cache.DISK_CACHE = False``.
+      device: ``"cpu"`` or ``"cuda"`` (default: the device of
+        ``example_inputs``). For ``"cuda"`` the code is GPU kernels (PTX for
+        sm_80 and sm_90, in ``op.ir``) and cuBLAS calls, run on CUDA tensors
+        on torch's current stream (docs/gpu.md). Compiling needs no GPU;
+        calling does.
+      emulate: with ``device="cuda"``: calls take CPU tensors and run the
+        GPU-mapped program on the CPU, its kernels as loops over the same
+        blocks and threads (to check the GPU mapping where no GPU is).
 
     Returns a `CompiledOperator`: ``op(x)`` is ``[B]`` for scalar models,
     ``[B, m]`` for m outputs; for ``"taylor"``, ``[K+1, R, B(, m)]``.
@@ -513,6 +603,9 @@ def compile(
         )
     if not callable(model):
         raise TypeError(f"model must be callable, got {type(model).__name__}")
+    device = _device_of(device, x)
+    if emulate and device != "cuda":
+        raise ValueError("emulate=True runs GPU code on the CPU: pass device='cuda'")
     if isinstance(
         model,
         (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel),
@@ -524,8 +617,31 @@ def compile(
             "gradients (docs/guide/training.md, DistributedDataParallel)"
         )
     return CompiledOperator(
-        model, op, options, x, collapsed, dynamic_batch, outputs, check, cache
+        model,
+        op,
+        options,
+        x,
+        collapsed,
+        dynamic_batch,
+        outputs,
+        check,
+        cache,
+        device,
+        emulate,
     )
+
+
+def _device_of(device: str | torch.device | None, x: torch.Tensor) -> str:
+    """``"cpu"`` or ``"cuda"``: the ``device`` asked for, or ``x``'s."""
+    if device is None:
+        device = x.device
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}") from None
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}")
+    return kind
 
 
 __all__ = [
