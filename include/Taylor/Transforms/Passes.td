@@ -690,4 +690,57 @@ def TaylorSplitAdjoint : Pass<"taylor-split-adjoint", "ModuleOp"> {
   ];
 }
 
+def TaylorGpuLaunchToLoops : Pass<"taylor-gpu-launch-to-loops", "ModuleOp"> {
+  let summary = "Run the mapped GPU program on the CPU: gpu.launch as scf.parallel loops";
+  let description = [{
+    Turns the "mapped" form of the CUDA pipelines (bufferized host functions
+    with `gpu.launch` ops, host-side synchronous `gpu.alloc` / `gpu.dealloc`
+    / `gpu.memcpy` / `gpu.memset` / `gpu.wait`, and calls of the runtime's
+    `taylor_rt_cublas_gemm_*`) into a CPU program that runs the same tiling
+    and thread mapping, so that the numerics of the GPU path can be checked
+    without a GPU:
+
+    - every `gpu.launch` becomes an `scf.parallel` over the grid (blocks x,
+      y, z) holding an `scf.parallel` over the block (threads x, y, z), with
+      the kernel body inlined in the inner loop (in an `scf.execute_region`
+      if it has several blocks): the region's block and thread ids become
+      the loop indices, its grid and block sizes the launch's operands, and
+      `gpu.block_id` / `gpu.thread_id` / `gpu.block_dim` / `gpu.grid_dim` /
+      `gpu.global_id` in the body the same values;
+    - `gpu.alloc` becomes `memref.alloc`, `gpu.dealloc` `memref.dealloc`,
+      `gpu.memcpy` `memref.copy`, `gpu.memset` `linalg.fill`, and a
+      synchronous `gpu.wait` is erased;
+    - a call of `taylor_rt_cublas_gemm_f64` / `_f32` calls the CPU BLAS shim
+      `taylor_rt_gemm_f64` / `_f32` instead (same signature, declared like
+      `taylor-gemm-to-blas` does), and the cuBLAS declaration goes once
+      unused.
+
+    Every thread of a launch then runs exactly once, in some order: this is
+    the GPU program's meaning when threads only use their ids and share no
+    memory. What the loops cannot emulate faithfully is refused with an
+    error naming the op, and nothing is rewritten: `gpu.barrier`, shared
+    (workgroup) memory (workgroup attributions, memrefs in address space 3,
+    dynamic shared memory), private attributions, thread-block clusters,
+    async tokens and dependencies, subgroup and cross-thread ops
+    (`gpu.shuffle`, `gpu.subgroup_reduce`, `gpu.all_reduce`, lane and
+    subgroup ids, MMA), an already outlined `gpu.launch_func`, an id op
+    outside a launch, and any other `gpu` op.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+  let statistics = [
+    Statistic<"numLaunches", "num-launches",
+              "Number of gpu.launch ops turned into loops">,
+    Statistic<"numHostOps", "num-host-ops",
+              "Number of gpu.alloc/dealloc/memcpy/memset/wait ops replaced">,
+    Statistic<"numGemmCalls", "num-gemm-calls",
+              "Number of cuBLAS GEMM calls redirected to the CPU BLAS shim">,
+  ];
+}
+
 #endif // TAYLOR_TRANSFORMS_PASSES_TD
