@@ -87,7 +87,19 @@ Handle handleFor(const Cublas &library, CUcontext context) {
     if (owner == context)
       return handle;
   Handle handle = nullptr;
-  if (!checkCublas(library, library.create(&handle), "cublasCreate_v2"))
+  Status status = library.create(&handle);
+  if (status && driverVersion() < 13000) {
+    // The common cause: cuBLAS 13 runs on CUDA 13 drivers only.
+    int version = driverVersion();
+    recordError(ErrorKind::TooOld, status,
+                "cublasCreate_v2 failed (status " + std::to_string(status) +
+                    "): cuBLAS 13 (the nvidia-cublas wheel) needs a CUDA 13.0 "
+                    "driver or newer; this driver is CUDA " +
+                    std::to_string(version / 1000) + "." +
+                    std::to_string(version % 1000 / 10));
+    return nullptr;
+  }
+  if (!checkCublas(library, status, "cublasCreate_v2"))
     return nullptr;
   handles.emplace_back(context, handle);
   return handle;

@@ -388,6 +388,18 @@ def check_cublas_layouts() -> None:
     expect_error(_cuda.CudaError, "mismatched shapes")
 
 
+def check_cublas_on_an_old_driver() -> None:
+    lib = runtime()
+    assert _cuda.load_cublas(_fake_library())
+    _cuda.set_device(0)
+    gemm(lib, np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)), 0.0)
+    expect_error(
+        _cuda.CudaDriverTooOldError,
+        "cuBLAS 13 (the nvidia-cublas wheel) needs a CUDA 13.0 driver",
+        "this driver is CUDA 12.4",
+    )
+
+
 def expect_error(kind, *parts: str) -> None:
     try:
         _cuda.check_error()

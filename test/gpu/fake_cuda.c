@@ -5,7 +5,8 @@
  * found by name (the kernels of the tests); every call that needs a context
  * fails with CUDA_ERROR_INVALID_CONTEXT unless the primary context is
  * current. Environment: FAKE_CUDA_VERSION (the driver's CUDA version,
- * default 12040), FAKE_CUDA_MEMORY (bytes an allocation may have at most).
+ * default 12040), FAKE_CUDA_MEMORY (bytes an allocation may have at most),
+ * FAKE_CUBLAS_CREATE_FAILS (cublasCreate_v2 fails).
  * `fake_cuda_counter(name)` tells the tests what happened. */
 
 #include <stdint.h>
@@ -315,6 +316,8 @@ CUresult cuEventSynchronize(void *e) {
 
 /* cuBLAS: column-major reference products, with cuBLAS's argument checks. */
 int cublasCreate_v2(void **h) {
+  if (getenv("FAKE_CUBLAS_CREATE_FAILS"))
+    return 3; /* CUBLAS_STATUS_ALLOC_FAILED, as with a too old driver */
   if (current != &primary)
     return 1; /* CUBLAS_STATUS_NOT_INITIALIZED */
   *h = &handle;

@@ -299,6 +299,7 @@ def fake_driver(tmp_path_factory):
         ("kernels_through_ctypes", {}),
         ("memory_through_ctypes", {}),
         ("cublas_layouts", {}),
+        ("cublas_on_an_old_driver", {"FAKE_CUBLAS_CREATE_FAILS": "1"}),
     ],
 )
 def test_with_the_fake_driver(fake_driver, check, environment):
