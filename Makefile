@@ -51,7 +51,7 @@ lit:
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lit -sv test
 
 pytest:
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q test/numerics test/compile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q test/numerics test/compile test/gpu
 
 # Benchmarks (benchmarks/README.md): GEMM throughput, standard vs collapsed
 # Taylor mode (options: BENCH_ARGS, e.g. `make bench BENCH_ARGS="--batch 2

@@ -124,6 +124,14 @@ class CudaModule:
                 name: self.engine.raw_lookup("_mlir_ciface_" + name)
                 for name in self.functions
             }
+            # (An unresolved symbol would abort the process in LLVM when the
+            # global constructors run.)
+            missing = [name for name, address in self.addresses.items() if not address]
+            if missing:
+                raise RuntimeError(
+                    f"the GPU host code of {missing} did not link against the "
+                    "native runtime (a mgpu* function it calls is missing)"
+                )
         self._lock = threading.Lock()
         self._device: int | None = None
 
