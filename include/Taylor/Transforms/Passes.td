@@ -743,4 +743,67 @@ def TaylorGpuLaunchToLoops : Pass<"taylor-gpu-launch-to-loops", "ModuleOp"> {
   ];
 }
 
+def TaylorGpuSplitReductions
+    : Pass<"taylor-gpu-split-reductions", "func::FuncOp"> {
+  let summary = "Split reductions with little parallel work into a partial and a final reduction";
+  let description = [{
+    On a GPU every point of a reduction's parallel iteration space is one
+    thread, which reduces serially. A reduction over the directions or the
+    data with few outputs (a sum over all of them, say) then runs on a
+    handful of threads. This pass splits such a reduction with upstream's
+    `linalg::splitReduction` (reduction dimension `k` of size `R` read as
+    `k = i * (R / r) + j`): a partial reduction with an extra, outermost
+    parallel dimension `i` of size `r` (`P * r` threads, each reducing
+    `R / r` elements) into a tensor filled with the combiner's neutral
+    element, then a final reduction over `i` into the original init.
+
+    ```mlir
+    // sum over 4096 elements of 8 rows: 8 threads
+    linalg.generic {iterator_types = ["parallel", "reduction"]}
+        ins(%x : tensor<8x4096xf32>) outs(%acc : tensor<8xf32>)
+    ```
+
+    becomes a reduction of `tensor<8x1024x4xf32>` (the expanded input, read
+    as `[row, i, j]`) into `tensor<1024x8xf32>` (8192 threads of 4 elements)
+    and a reduction of that over `i` (which the pass then splits again, as
+    long as it qualifies).
+
+    A `linalg.generic` or `linalg.reduce` on tensors qualifies if it has
+    exactly one reduction loop, one output, projected-permutation indexing
+    maps, static loop ranges, no `linalg.index`, a combiner that
+    `splitReduction` supports (one op with a neutral element: `addf`,
+    `mulf`, `maximumf`, `minimumf`, `maxnumf`, `minnumf` and their integer
+    counterparts), a reduction size `R >= min-reduction-size` and a
+    parallel iteration count `P` (the product of its parallel loop ranges)
+    `< min-parallel-work`. The ratio `r` is the smallest divisor of `R` in
+    `[2, R / 4]` with `P * r >= min-parallel-work`, or, if none reaches the
+    target, the largest divisor in that range: each partial thread keeps at
+    least 4 elements. A reduction without such a divisor (`R` prime) stays.
+    The final reduction over `r` is split in turn while it qualifies, so a
+    long reduction becomes a tree. Other named ops (the contractions that
+    cuBLAS takes) are left alone.
+
+    Run it on tensors, before bufferization. Splitting changes the order in
+    which floating-point values are combined, so results may differ in the
+    last bits.
+  }];
+  let options = [
+    Option<"minReductionSize", "min-reduction-size", "int64_t",
+           /*default=*/"64",
+           "Smallest reduction size that is split">,
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"16384",
+           "Parallel iteration count (threads) that needs no split, and the "
+           "target of a split">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let statistics = [
+    Statistic<"numSplit", "num-split", "Number of reductions split">,
+  ];
+}
+
 #endif // TAYLOR_TRANSFORMS_PASSES_TD
