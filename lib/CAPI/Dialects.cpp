@@ -10,6 +10,11 @@
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Registration.h"
 #include "mlir/CAPI/Support.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 
 #include <mutex>
 
@@ -19,8 +24,17 @@ using namespace mlir::taylor;
 MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(Taylor, taylor, TaylorDialect)
 
 void mlirTaylorRegisterDialectAndRules(MlirDialectRegistry registry) {
-  unwrap(registry)->insert<TaylorDialect>();
-  registerAllTaylorRules(*unwrap(registry));
+  DialectRegistry &dialects = *unwrap(registry);
+  dialects.insert<TaylorDialect>();
+  registerAllTaylorRules(dialects);
+  // What the CUDA pipelines and the ExecutionEngine need beside the
+  // dialects: the NVVM target (gpu-module-to-binary), and the translation
+  // of gpu.binary / gpu.launch_func and of NVVM to LLVM IR.
+  dialects.insert<gpu::GPUDialect, NVVM::NVVMDialect>();
+  NVVM::registerNVVMTargetInterfaceExternalModels(dialects);
+  registerGPUDialectTranslation(dialects);
+  registerNVVMDialectTranslation(dialects);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(dialects);
 }
 
 void mlirTaylorRegisterPasses(void) {

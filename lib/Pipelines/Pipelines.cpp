@@ -9,6 +9,7 @@
 #include "Taylor/Transforms/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <functional>
@@ -17,13 +18,15 @@ using namespace mlir;
 using namespace mlir::taylor;
 
 std::optional<Target> taylor::parseTarget(StringRef name) {
-  if (name == "cpu")
-    return Target::CPU;
-  return std::nullopt;
+  return llvm::StringSwitch<std::optional<Target>>(name)
+      .Case("cpu", Target::CPU)
+      .Case("cuda", Target::CUDA)
+      .Case("cuda-emulated", Target::CUDAEmulated)
+      .Default(std::nullopt);
 }
 
 ArrayRef<StringRef> taylor::getTargetNames() {
-  static const StringRef names[] = {"cpu"};
+  static const StringRef names[] = {"cpu", "cuda", "cuda-emulated"};
   return names;
 }
 
@@ -31,6 +34,10 @@ StringRef taylor::getCodegenPipelineName(Target target) {
   switch (target) {
   case Target::CPU:
     return "taylor-cpu-codegen";
+  case Target::CUDA:
+    return "taylor-cuda-codegen";
+  case Target::CUDAEmulated:
+    return "taylor-cuda-emulated-codegen";
   }
   llvm_unreachable("unknown target");
 }
@@ -156,6 +163,36 @@ const SmallVector<Entry> &getEntries() {
     entries.push_back(makeEntry<CPUCodegenPipelineOptions>(
         "taylor-to-llvm", "Alias of taylor-cpu-codegen",
         infallible(buildCPUCodegenPipeline)));
+    entries.push_back(makeEntry<CUDACodegenPipelineOptions>(
+        getCodegenPipelineName(Target::CUDA),
+        "Lower taylor and linalg-on-tensors IR for NVIDIA GPUs: "
+        "taylor-cuda-map, then taylor-cuda-kernels (host code in the LLVM "
+        "dialect calling MLIR's GPU runtime, kernels in gpu.binary ops)",
+        buildCUDACodegenPipeline));
+    entries.push_back(makeEntry<CUDAEmulatedCodegenPipelineOptions>(
+        getCodegenPipelineName(Target::CUDAEmulated),
+        "The CUDA target's program run on the CPU: taylor-cuda-map, then "
+        "taylor-gpu-launch-to-loops and the CPU lowering to the LLVM dialect",
+        buildCUDAEmulatedCodegenPipeline));
+    // The stages of the CUDA target, to run (and inspect) one at a time.
+    entries.push_back(makeEntry<CUDAMapPipelineOptions>(
+        "taylor-cuda-map",
+        "Map taylor and linalg-on-tensors IR to GPU launches: bufferized "
+        "host functions with gpu.launch ops, device memory and cuBLAS calls "
+        "(the mapped form)",
+        [](OpPassManager &pm, const CUDAMapPipelineOptions &options,
+           function_ref<LogicalResult(const Twine &)> emitError) {
+          return buildCUDAMapPipeline(pm, options.map, emitError);
+        }));
+    entries.push_back(makeEntry<CUDAKernelsPipelineOptions>(
+        "taylor-cuda-kernels",
+        "Compile the mapped form for NVIDIA GPUs: outlined kernels "
+        "serialized per chip into gpu.binary ops, host code in the LLVM "
+        "dialect calling MLIR's GPU runtime",
+        [](OpPassManager &pm, const CUDAKernelsPipelineOptions &options,
+           function_ref<LogicalResult(const Twine &)> emitError) {
+          return buildCUDAKernelsPipeline(pm, options.kernels, emitError);
+        }));
     return entries;
   }();
   return entries;

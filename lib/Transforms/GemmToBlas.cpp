@@ -19,6 +19,10 @@
 // deallocation pipeline; `taylor-to-llvm` runs it after (the zero-fill
 // search then sees the final allocations).
 //
+// With `library=cublas` (the CUDA pipelines) the callees are the runtime's
+// cuBLAS shim, `taylor_rt_cublas_gemm_f64` / `_f32`: same signature and
+// meaning, on buffers in device memory.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Taylor/Transforms/Passes.h"
@@ -214,12 +218,16 @@ struct TaylorGemmToBlasPass
     return success();
   }
 
-  /// `func.func private @taylor_rt_gemm_f64/f32(a, b, c, beta)` with the C
-  /// interface (memref descriptors by pointer), declared once.
+  /// `func.func private @taylor_rt_gemm_f64/f32(a, b, c, beta)` (or
+  /// `@taylor_rt_cublas_gemm_*` with `library=cublas`) with the C interface
+  /// (memref descriptors by pointer), declared once.
   func::FuncOp declare(Type element) {
     ModuleOp module = getOperation();
+    bool cublas = library == taylor::GemmLibrary::CUBLAS;
     StringRef name =
-        element.isF64() ? "taylor_rt_gemm_f64" : "taylor_rt_gemm_f32";
+        element.isF64()
+            ? (cublas ? "taylor_rt_cublas_gemm_f64" : "taylor_rt_gemm_f64")
+            : (cublas ? "taylor_rt_cublas_gemm_f32" : "taylor_rt_gemm_f32");
     if (auto existing = module.lookupSymbol<func::FuncOp>(name))
       return existing;
     OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());

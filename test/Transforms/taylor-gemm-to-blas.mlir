@@ -1,5 +1,23 @@
 // RUN: taylor-opt %s --taylor-gemm-to-blas --mlir-pass-statistics -o - 2>/dev/null | FileCheck %s
 // RUN: taylor-opt %s --taylor-gemm-to-blas --verify-diagnostics -o /dev/null
+// RUN: taylor-opt %s --taylor-gemm-to-blas=library=cublas -o - 2>/dev/null | FileCheck %s --check-prefix=CUBLAS
+// RUN: taylor-opt %s --taylor-gemm-to-blas=library=cpu -o - 2>/dev/null | FileCheck %s
+// RUN: not taylor-opt %s --taylor-gemm-to-blas=library=mkl -o /dev/null 2>&1 | FileCheck %s --check-prefix=LIBRARY
+
+// With library=cublas, the runtime's cuBLAS shim: the same signature, the
+// same calls (beta included), on device buffers.
+// CUBLAS-LABEL: func.func private @taylor_rt_cublas_gemm_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, f32) attributes {llvm.emit_c_interface}
+// CUBLAS-LABEL: func.func private @taylor_rt_cublas_gemm_f64(memref<?x?xf64, strided<[?, ?], offset: ?>>, memref<?x?xf64, strided<[?, ?], offset: ?>>, memref<?x?xf64, strided<[?, ?], offset: ?>>, f64) attributes {llvm.emit_c_interface}
+// CUBLAS-NOT:   @taylor_rt_gemm_
+// CUBLAS-LABEL: func.func @plain(
+// CUBLAS:         call @taylor_rt_cublas_gemm_f64(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+// CUBLAS-LABEL: func.func @transposed_b(
+// CUBLAS:         call @taylor_rt_cublas_gemm_f32(
+// CUBLAS-LABEL: func.func @zero_filled(
+// CUBLAS:         linalg.fill {{.*}} outs(%arg2 : memref<3xf64>)
+// CUBLAS:         %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
+// CUBLAS:         call @taylor_rt_cublas_gemm_f64(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[ZERO]])
+// LIBRARY: for the --library option: Cannot find option named 'mkl'!
 
 // The runtime's GEMM on memref descriptors (C interface), declared once per
 // element type.

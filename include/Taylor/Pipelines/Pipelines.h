@@ -5,8 +5,8 @@
 // the Python package run exactly the same passes.
 //
 // Layering: IR -> Rules -> Transforms (passes) -> Pipelines -> CAPI, tools and
-// Python. Target codegen pipelines live one per file (CPUCodegen.cpp; a
-// GPUCodegen.cpp would sit beside it).
+// Python. Target codegen pipelines live one file per kind of target
+// (CPUCodegen.cpp, GPUCodegen.cpp), on stages they share (CodegenStages.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -175,11 +175,19 @@ void buildInlineCleanupPipeline(OpPassManager &pm);
 // Codegen, one pipeline per target
 //===----------------------------------------------------------------------===//
 
-/// The targets code is generated for. Each has one codegen pipeline, in its
-/// own file (CPUCodegen.cpp; a GPU target would add GPUCodegen.cpp).
-enum class Target { CPU };
+/// The targets code is generated for. Each has one codegen pipeline
+/// (CPUCodegen.cpp, GPUCodegen.cpp).
+enum class Target {
+  /// The host CPU (`taylor-cpu-codegen`).
+  CPU,
+  /// NVIDIA GPUs through CUDA (`taylor-cuda-codegen`).
+  CUDA,
+  /// The CUDA target's mapped program run on the CPU, for numerics tests
+  /// without a GPU (`taylor-cuda-emulated-codegen`).
+  CUDAEmulated,
+};
 
-/// The target named `name` ("cpu"), or none.
+/// The target named `name` ("cpu", "cuda", "cuda-emulated"), or none.
 std::optional<Target> parseTarget(StringRef name);
 
 /// The names of all targets.
@@ -202,6 +210,108 @@ struct CPUCodegenPipelineOptions
 /// dialect for the CPU, ready for the ExecutionEngine.
 void buildCPUCodegenPipeline(OpPassManager &pm,
                              const CPUCodegenPipelineOptions &options);
+
+/// The options of the GPU mapping stage (`taylor-cuda-map`), declared in
+/// every pipeline that runs it.
+struct CUDAMapOptions {
+  explicit CUDAMapOptions(mlir::detail::PassOptions &owner);
+
+  mlir::detail::PassOptions::Option<bool> cublas;
+  mlir::detail::PassOptions::Option<int64_t> blockSize;
+};
+
+/// The options of the kernel compilation stage (`taylor-cuda-kernels`),
+/// declared in every pipeline that runs it.
+struct CUDAKernelsOptions {
+  explicit CUDAKernelsOptions(mlir::detail::PassOptions &owner);
+
+  mlir::detail::PassOptions::ListOption<std::string> chips;
+  mlir::detail::PassOptions::Option<std::string> features;
+  mlir::detail::PassOptions::Option<std::string> format;
+  mlir::detail::PassOptions::Option<std::string> toolkit;
+  mlir::detail::PassOptions::Option<unsigned> optLevel;
+};
+
+/// Options of `taylor-cuda-map`.
+struct CUDAMapPipelineOptions
+    : public DocumentedPipelineOptions<CUDAMapPipelineOptions> {
+  CUDAMapOptions map{*this};
+};
+
+/// Options of `taylor-cuda-kernels`.
+struct CUDAKernelsPipelineOptions
+    : public DocumentedPipelineOptions<CUDAKernelsPipelineOptions> {
+  CUDAKernelsOptions kernels{*this};
+};
+
+/// Options of the CUDA codegen pipeline (`taylor-cuda-codegen`).
+struct CUDACodegenPipelineOptions
+    : public DocumentedPipelineOptions<CUDACodegenPipelineOptions> {
+  CUDAMapOptions map{*this};
+  CUDAKernelsOptions kernels{*this};
+};
+
+/// Options of the emulated CUDA codegen pipeline
+/// (`taylor-cuda-emulated-codegen`).
+struct CUDAEmulatedCodegenPipelineOptions
+    : public DocumentedPipelineOptions<CUDAEmulatedCodegenPipelineOptions> {
+  CUDAMapOptions map{*this};
+};
+
+/// Appends `taylor-cuda-map`: taylor + linalg-on-tensors IR (the input of
+/// `taylor-cpu-codegen`) to the "mapped" form, a bufferized host program
+/// whose computations are GPU launches. The mapped form is exactly:
+///
+/// - host functions (`func.func`; results are out-parameters appended to
+///   the arguments, as for the CPU) whose memref arguments and buffers are
+///   all in device memory;
+/// - in their bodies, only: `gpu.launch` ops (not outlined; no async
+///   tokens, no shared memory, no barriers: each thread computes from its
+///   `gpu.block_id` / `gpu.thread_id` and the launch's sizes); synchronous
+///   `gpu.alloc`, `gpu.dealloc` and `gpu.memcpy` (contiguous, identity
+///   layouts); `func.call`s of `taylor_rt_cublas_gemm_f64` / `_f32`
+///   (declared private with `llvm.emit_c_interface`, the signature of
+///   `taylor-gemm-to-blas`); metadata and view ops on memrefs (`memref.cast`,
+///   `memref.transpose`, `memref.expand_shape`, `memref.collapse_shape`,
+///   `memref.subview`, `memref.dim`, `memref.get_global` of constant
+///   globals), `arith` / `affine.apply` on scalars, and host control flow
+///   (`scf`, `cf`) whose conditions and bounds never come from device
+///   memory;
+/// - no `memref.load` / `memref.store` (or other memory access) on the host;
+/// - in launch bodies: `arith`, `math`, `affine.apply`, `scf` loops and
+///   conditionals, `memref.load` / `memref.store` and views, and
+///   `memref.get_global` of constant globals.
+///
+/// `taylor-cuda-kernels` compiles this form for NVIDIA GPUs and
+/// `taylor-gpu-launch-to-loops` turns it into a CPU program. Fails through
+/// `emitError` on invalid options.
+LogicalResult
+buildCUDAMapPipeline(OpPassManager &pm, const CUDAMapOptions &options,
+                     function_ref<LogicalResult(const Twine &)> emitError);
+
+/// Appends `taylor-cuda-kernels`: the mapped form to the LLVM dialect on
+/// the host, with the kernels outlined into `gpu.module`s, compiled for
+/// every chip (one `#nvvm.target` and one object each; the first is the
+/// one loaded, through the default `#gpu.select_object`) and serialized
+/// into `gpu.binary` ops; the host calls MLIR's `mgpu*` runtime functions
+/// and `gpu.launch_func`. Fails through `emitError` on invalid options.
+LogicalResult
+buildCUDAKernelsPipeline(OpPassManager &pm, const CUDAKernelsOptions &options,
+                         function_ref<LogicalResult(const Twine &)> emitError);
+
+/// Appends `taylor-cuda-codegen`: `taylor-cuda-map`, then
+/// `taylor-cuda-kernels`.
+LogicalResult
+buildCUDACodegenPipeline(OpPassManager &pm,
+                         const CUDACodegenPipelineOptions &options,
+                         function_ref<LogicalResult(const Twine &)> emitError);
+
+/// Appends `taylor-cuda-emulated-codegen`: `taylor-cuda-map`, then
+/// `taylor-gpu-launch-to-loops` and the CPU pipeline's lowering to the LLVM
+/// dialect: the GPU program run on the CPU.
+LogicalResult buildCUDAEmulatedCodegenPipeline(
+    OpPassManager &pm, const CUDAEmulatedCodegenPipelineOptions &options,
+    function_ref<LogicalResult(const Twine &)> emitError);
 
 //===----------------------------------------------------------------------===//
 // Registration

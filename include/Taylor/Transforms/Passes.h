@@ -11,6 +11,7 @@
 #include "Taylor/IR/TaylorDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -19,6 +20,14 @@
 
 namespace mlir {
 namespace taylor {
+
+/// The GEMM that `taylor-gemm-to-blas` calls (its `library` option).
+enum class GemmLibrary {
+  /// `taylor_rt_gemm_*`: BLAS on the host.
+  CPU,
+  /// `taylor_rt_cublas_gemm_*`: cuBLAS on buffers in device memory.
+  CUBLAS,
+};
 
 #define GEN_PASS_DECL
 #include "Taylor/Transforms/Passes.h.inc"

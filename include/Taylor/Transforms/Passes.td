@@ -294,7 +294,23 @@ def TaylorGemmToBlas : Pass<"taylor-gemm-to-blas", "ModuleOp"> {
     the pass is correct before or after the deallocation pipeline.
     `taylor-to-llvm` runs it after, so that the zero-fill search sees the
     final allocations.
+
+    With `library=cublas` (the CUDA pipelines), the callees are
+    `taylor_rt_cublas_gemm_f64` / `taylor_rt_cublas_gemm_f32` instead, with
+    the same signature, meaning and C interface, on buffers in device
+    memory: the runtime's cuBLAS shim, called from the host between
+    kernels.
   }];
+  let options = [
+    Option<"library", "library", "::mlir::taylor::GemmLibrary",
+           /*default=*/"::mlir::taylor::GemmLibrary::CPU",
+           "The GEMM the products call", [{::llvm::cl::values(
+             clEnumValN(::mlir::taylor::GemmLibrary::CPU, "cpu",
+                        "taylor_rt_gemm_* (BLAS on the host)"),
+             clEnumValN(::mlir::taylor::GemmLibrary::CUBLAS, "cublas",
+                        "taylor_rt_cublas_gemm_* (cuBLAS on device "
+                        "buffers)"))}]>,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",
@@ -803,6 +819,148 @@ def TaylorGpuSplitReductions
   ];
   let statistics = [
     Statistic<"numSplit", "num-split", "Number of reductions split">,
+  ];
+}
+
+def TaylorParallelDimsFirst
+    : Pass<"taylor-parallel-dims-first", "func::FuncOp"> {
+  let summary = "Interchange linalg loops so that the parallel ones are outermost";
+  let description = [{
+    `convert-linalg-to-parallel-loops` emits one `scf.parallel` for the
+    leading parallel loops of a linalg op and `scf.for` for the others, in
+    the op's loop order: a reduction that comes first (the sum over the
+    directions of a jet, `iterator_types = ["reduction", "parallel",
+    "parallel"]`) gives `scf.for { scf.parallel }`, which cannot be mapped
+    to GPU threads. This pass permutes the loops of every `linalg.generic`
+    (a named op is generalized first, only when it needs the permutation)
+    so that its parallel loops come first, each group in its order:
+    `["parallel", "parallel", "reduction"]`. Linalg's parallel loops are
+    independent by definition, so the permutation is always legal, and the
+    order of the accumulation along each reduction is unchanged (so is every
+    rounding).
+
+    Run it on buffers or tensors, before `convert-linalg-to-parallel-loops`
+    (`taylor-cuda-map` does).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+  let statistics = [
+    Statistic<"numInterchanged", "num-interchanged",
+              "Number of linalg ops whose loops were permuted">,
+  ];
+}
+
+def TaylorGpuMapLoops : Pass<"taylor-gpu-map-loops", "func::FuncOp"> {
+  let summary = "Place the loops and memory accesses of host functions on GPU threads";
+  let description = [{
+    Prepares a bufferized host function (after
+    `convert-linalg-to-parallel-loops`) for upstream
+    `convert-parallel-loops-to-gpu`, so that no computation on buffers is
+    left on the host, whose buffers will be in device memory:
+
+    1. A `memref.copy` that `gpu.memcpy` cannot do (an operand without the
+       identity layout: strided slices, transposes) becomes a
+       `linalg.copy` and then an `scf.parallel` loop nest (a kernel).
+    2. Every top-level `scf.parallel` (not nested in another one) is
+       collapsed to one dimension (`scf::collapseParallelLoops`), tiled by
+       `block-size` with a bounds guard (`scf::tileParallelLoop` without
+       min/max bounds; a static trip count below `block-size` gives one
+       block of exactly that many threads) and given the
+       `#gpu.loop_dim_map` mapping attributes: the outer loop to block x,
+       the inner one to thread x. `convert-parallel-loops-to-gpu` then
+       makes a `gpu.launch` with one thread per iteration. `scf.parallel`
+       ops nested in it become `scf.for` nests (each thread runs them). A
+       dynamic trip count is guarded by `scf.if` (a launch cannot have zero
+       blocks).
+    3. Any other run of consecutive host ops that read or write memory
+       (`scf.for` nests with no parallel loop, such as reductions to a
+       scalar or the loops of `taylor-lower-matrix-ops`; `memref.load` /
+       `memref.store`; the pure ops that compute from them) is wrapped in a
+       one-iteration `scf.parallel` mapped to block x: a launch of one
+       thread, which is correct but serial.
+    4. A host op that holds both host-only ops (allocation, copy, call) and
+       memory accesses in its regions (an `scf.for` whose body allocates)
+       stays on the host, and the ops in its regions are placed in the
+       same way, one region at a time.
+
+    `memref.get_global` values used on the device are re-created inside the
+    loop body (the global then lives in the kernel's module).
+
+    What cannot be placed is refused with an error naming the op, and the
+    pass fails: an `scf.parallel` that holds a host-only op (`memref.alloc`,
+    `memref.dealloc`, `memref.copy`, a call, a `gpu` op) or that has
+    reductions (results); a value computed from device memory that the host
+    needs (a loaded scalar used as a loop bound, a size, or returned); a
+    non-constant global used on the device.
+
+    Example (block size 256):
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c64) step (%c1, %c1) {
+      %x = memref.load %a[%i, %j] : memref<8x64xf64>
+      memref.store %x, %b[%i, %j] : memref<8x64xf64>
+    }
+    ```
+
+    becomes a loop over 512 iterations tiled into 2 blocks of 256 threads:
+
+    ```mlir
+    scf.parallel (%b) = (%c0) to (%c512) step (%c256) {
+      scf.parallel (%t) = (%c0) to (%c256) step (%c1) {
+        ... %i, %j from %b + %t ...
+      } {mapping = [#gpu.loop_dim_map<processor = thread_x, ...>]}
+    } {mapping = [#gpu.loop_dim_map<processor = block_x, ...>]}
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+  let statistics = [
+    Statistic<"numMapped", "num-mapped",
+              "Number of scf.parallel loops mapped to blocks and threads">,
+    Statistic<"numSerial", "num-serial",
+              "Number of one-thread launches (serial code on the device)">,
+    Statistic<"numCopies", "num-copies",
+              "Number of memref.copy ops turned into loops">,
+  ];
+}
+
+def TaylorGpuHostMemory : Pass<"taylor-gpu-host-memory", "func::FuncOp"> {
+  let summary = "Host-side buffer ops on device memory: gpu.alloc, gpu.dealloc, gpu.memcpy";
+  let description = [{
+    After `taylor-gpu-map-loops`, every buffer of a host function lives in
+    device memory (the function's memref arguments are device buffers too).
+    This pass rewrites the host-side buffer ops to their `gpu` counterparts,
+    synchronous (no async tokens; `gpu-async-region` adds them later):
+
+    - `memref.alloc` -> `gpu.alloc` (same type and sizes);
+    - `memref.dealloc` -> `gpu.dealloc`;
+    - `memref.copy` -> `gpu.memcpy` (both operands with the identity
+      layout).
+
+    Code on the device (inside `gpu.launch` or an `scf.parallel` with a GPU
+    mapping) is left alone. What the host cannot do on device memory is an
+    error naming the op, and the pass fails: a `memref.load`,
+    `memref.store` or any other memory access on the host, a `memref.copy`
+    with a strided operand (`taylor-gpu-map-loops` makes these loops), a
+    `memref.alloca`, or an allocation with a layout.
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+  let statistics = [
+    Statistic<"numAllocs", "num-allocs", "Number of gpu.alloc ops created">,
+    Statistic<"numDeallocs", "num-deallocs",
+              "Number of gpu.dealloc ops created">,
+    Statistic<"numCopies", "num-copies", "Number of gpu.memcpy ops created">,
   ];
 }
 
