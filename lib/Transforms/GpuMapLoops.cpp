@@ -107,6 +107,10 @@ private:
   LogicalResult mapParallel(RewriterBase &rewriter, scf::ParallelOp loop);
   LogicalResult sequentializeNested(RewriterBase &rewriter, Operation *root);
   LogicalResult sinkGlobals(RewriterBase &rewriter, scf::ParallelOp launch);
+  void nameKernel(scf::ParallelOp launch);
+
+  /// The launches named so far in the function.
+  unsigned numKernels = 0;
 };
 
 void TaylorGpuMapLoopsPass::runOnOperation() {
@@ -118,6 +122,7 @@ void TaylorGpuMapLoopsPass::runOnOperation() {
                      << "got " << blockSize;
     return signalPassFailure();
   }
+  numKernels = 0;
   IRRewriter rewriter(&getContext());
   if (failed(copiesToLoops(rewriter)))
     return signalPassFailure();
@@ -277,6 +282,7 @@ LogicalResult TaylorGpuMapLoopsPass::wrapSerial(RewriterBase &rewriter,
   if (failed(gpu::setMappingAttr(launch,
                                  {getMapping(ctx, gpu::Processor::BlockX)})))
     return launch.emitOpError("invalid GPU mapping");
+  nameKernel(launch);
   ++numSerial;
   return success();
 }
@@ -371,8 +377,25 @@ LogicalResult TaylorGpuMapLoopsPass::mapParallel(RewriterBase &rewriter,
     return blocks.emitOpError("invalid GPU mapping");
   if (failed(sinkGlobals(rewriter, blocks)))
     return failure();
+  nameKernel(blocks);
   ++numMapped;
   return success();
+}
+
+/// Names the kernel that `launch` (an outermost mapped loop) becomes: its
+/// `gpu.module` and function, as the `gpu.launch` attributes that
+/// `convert-parallel-loops-to-gpu` copies from the loop.
+void TaylorGpuMapLoopsPass::nameKernel(scf::ParallelOp launch) {
+  if (kernelModule.empty())
+    return;
+  MLIRContext *ctx = &getContext();
+  OperationName launchName(gpu::LaunchOp::getOperationName(), ctx);
+  launch->setAttr(gpu::LaunchOp::getModuleAttrName(launchName),
+                  FlatSymbolRefAttr::get(ctx, kernelModule));
+  std::string function =
+      (getOperation().getName() + "_kernel_" + Twine(numKernels++)).str();
+  launch->setAttr(gpu::LaunchOp::getFunctionAttrName(launchName),
+                  FlatSymbolRefAttr::get(ctx, function));
 }
 
 /// Turns every `scf.parallel` nested in `root` (not `root` itself) into an

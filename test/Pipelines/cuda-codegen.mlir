@@ -9,6 +9,8 @@
 // The host code translates to LLVM IR (gpu.binary and gpu.launch_func through
 // the GPU offloading translation):
 // RUN: mlir-translate --mlir-to-llvmir %t.cuda | FileCheck %s --check-prefix=LLVMIR
+// tanh comes from libdevice, linked and inlined (no call left in the PTX):
+// RUN: FileCheck %s --check-prefix=LIBDEVICE < %t.cuda
 //
 // The mapped form (the launches outlined to see that the host itself does not
 // touch memory):
@@ -25,22 +27,23 @@
 // CHECK-LABEL: llvm.func @term0_order2(
 // CHECK:         llvm.call @mgpuStreamCreate()
 // CHECK:         llvm.call @mgpuMemAlloc(
-// CHECK:         gpu.launch_func <%{{.*}} : !llvm.ptr> @term0_order2_kernel::@term0_order2_kernel blocks in
+// CHECK:         gpu.launch_func <%{{.*}} : !llvm.ptr> @taylor_kernels::@term0_order2_kernel_0 blocks in
 // CHECK:         llvm.call @mgpuStreamSynchronize(
 // CHECK:         llvm.call @taylor_rt_cublas_gemm_f64(
 // CHECK:         llvm.call @mgpuMemcpy(
 // CHECK:         llvm.call @mgpuMemFree(
-// One gpu.binary per kernel, with one PTX object per chip, sm_80 first (the
-// one loaded; its PTX JIT-compiles on newer GPUs).
-// CHECK:       gpu.binary @term0_order2_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">, properties = {{.*}}, assembly = "{{.*}}.version 8.0{{.*}}.target sm_80{{.*}}">, #gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, properties = {{.*}}, assembly = "{{.*}}.target sm_90{{.*}}">]
-// tanh through libdevice, inlined in the PTX (no call of a host function).
-// CHECK:       gpu.binary @term0_order2_kernel_4  [#gpu.object<{{.*}}.visible .entry term0_order2_kernel(
-// CHECK-NOT:   __nv_tanh
+// All kernels in one gpu.binary, with one PTX object per chip, sm_80 first
+// (the one loaded; its PTX JIT-compiles on newer GPUs).
+// CHECK:       gpu.binary @taylor_kernels  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">, properties = {{.*}}, assembly = "{{.*}}.version 8.0{{.*}}.target sm_80{{.*}}">, #gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, properties = {{.*}}, assembly = "{{.*}}.target sm_90{{.*}}">]
+// CHECK-NOT:   gpu.binary
+
+// LIBDEVICE: .visible .entry term0_order2_kernel_0(
+// LIBDEVICE-NOT: __nv_tanh
 
 // LLVMIR-DAG: call ptr @mgpuModuleLoadJIT(
 // LLVMIR-DAG: call void @mgpuLaunchKernel(
 // LLVMIR-DAG: call void @taylor_rt_cublas_gemm_f64(
-// LLVMIR-DAG: @term0_order2_kernel_binary = internal constant
+// LLVMIR-DAG: @taylor_kernels_binary = internal constant
 
 // MAP-LABEL: func.func @term0_order2(
 // MAP-SAME:    %{{.*}}: memref<4x1xf64>) {
@@ -62,10 +65,11 @@
 // HOST-NOT:     memref.load
 // HOST-NOT:     memref.store
 // HOST:         return
-// HOST:       gpu.module @term0_order2_kernel
+// HOST:       gpu.module @taylor_kernels
+// HOST-NOT:   gpu.module
 
 // SM90-NOT:    taylor_rt_cublas_gemm
-// SM90:        gpu.binary @term0_order2_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, properties = {{.*}}, assembly = "{{.*}}.target sm_90{{.*}}">]
+// SM90:        gpu.binary @taylor_kernels  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, properties = {{.*}}, assembly = "{{.*}}.target sm_90{{.*}}">]
 
 // 16 threads per block: 64 elements in 4 blocks.
 // B16-LABEL: func.func @term0_order2(

@@ -1,19 +1,23 @@
 // RUN: taylor-opt %s --taylor-gpu-map-loops -split-input-file | FileCheck %s --check-prefix=MAP
 // RUN: taylor-opt %s --taylor-gpu-map-loops --convert-parallel-loops-to-gpu --canonicalize -split-input-file | FileCheck %s
 // RUN: taylor-opt %s --taylor-gpu-map-loops=block-size=64 --convert-parallel-loops-to-gpu --canonicalize -split-input-file | FileCheck %s --check-prefix=B64
+// RUN: taylor-opt %s --taylor-gpu-map-loops=kernel-module= -split-input-file | FileCheck %s --check-prefix=UNNAMED
 
 // 1-D loop smaller than a block: one block of exactly 24 threads. The outer
-// loop goes to block x, the inner one to thread x.
+// loop goes to block x, the inner one to thread x; the outer one names the
+// kernel's module and function for outlining.
 // MAP-LABEL: func.func @small(
 // MAP:         scf.parallel
 // MAP:           scf.parallel
 // MAP:             math.tanh
 // MAP:           } {mapping = [#gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
-// MAP:         } {mapping = [#gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
+// MAP:         } {function = @small_kernel_0, mapping = [#gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>], module = @taylor_kernels}
+// UNNAMED-LABEL: func.func @small(
+// UNNAMED:         } {mapping = [#gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
 // CHECK-LABEL: func.func @small(
 // CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG:     %[[C24:.*]] = arith.constant 24 : index
-// CHECK:         gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C1]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C24]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]])
+// CHECK:         gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C1]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C24]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) module(@taylor_kernels) function(@small_kernel_0) {
 // CHECK-NEXT:      memref.load %{{.*}}[%[[TX]]]
 // CHECK-NEXT:      math.tanh
 // CHECK-NEXT:      memref.store
@@ -164,10 +168,10 @@ func.func @serial(%a: memref<16xf64>, %out: memref<f64>) {
 // CHECK-LABEL: func.func @host_loop(
 // CHECK:         scf.for %[[R:.*]] =
 // CHECK:           %[[T:.*]] = memref.alloc() : memref<8xf64>
-// CHECK:           gpu.launch
+// CHECK:           gpu.launch {{.*}} function(@host_loop_kernel_0)
 // CHECK:             memref.load %{{.*}}[%[[R]], %{{.*}}]
 // CHECK:             memref.store %{{.*}}, %[[T]]
-// CHECK:           gpu.launch
+// CHECK:           gpu.launch {{.*}} function(@host_loop_kernel_1)
 // CHECK:             memref.load %[[T]]
 // CHECK:           memref.dealloc %[[T]]
 func.func @host_loop(%a: memref<4x8xf64>, %b: memref<4x8xf64>) {

@@ -885,6 +885,14 @@ def TaylorGpuMapLoops : Pass<"taylor-gpu-map-loops", "func::FuncOp"> {
     `memref.get_global` values used on the device are re-created inside the
     loop body (the global then lives in the kernel's module).
 
+    Each launch's outer loop is named for outlining (attributes that
+    `convert-parallel-loops-to-gpu` passes on to the `gpu.launch`):
+    `module = @<kernel-module>`, `function = @<func>_kernel_<n>` (n counts
+    the launches of the function from 0), so that `gpu-kernel-outlining`
+    puts every kernel of the program in one `gpu.module` (one binary, one
+    load at run time). An empty `kernel-module` leaves the launches unnamed
+    (one module per kernel).
+
     What cannot be placed is refused with an error naming the op, and the
     pass fails: an `scf.parallel` that holds a host-only op (`memref.alloc`,
     `memref.dealloc`, `memref.copy`, a call, a `gpu` op) or that has
@@ -914,6 +922,10 @@ def TaylorGpuMapLoops : Pass<"taylor-gpu-map-loops", "func::FuncOp"> {
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "Threads per block">,
+    Option<"kernelModule", "kernel-module", "std::string",
+           /*default=*/"\"taylor_kernels\"",
+           "The gpu.module the kernels are outlined into (empty: one module "
+           "per kernel)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
