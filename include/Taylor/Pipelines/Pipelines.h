@@ -266,21 +266,29 @@ struct CUDAEmulatedCodegenPipelineOptions
 ///   the arguments, as for the CPU) whose memref arguments and buffers are
 ///   all in device memory;
 /// - in their bodies, only: `gpu.launch` ops (not outlined; no async
-///   tokens, no shared memory, no barriers: each thread computes from its
-///   `gpu.block_id` / `gpu.thread_id` and the launch's sizes); synchronous
-///   `gpu.alloc`, `gpu.dealloc` and `gpu.memcpy` (contiguous, identity
-///   layouts); `func.call`s of `taylor_rt_cublas_gemm_f64` / `_f32`
-///   (declared private with `llvm.emit_c_interface`, the signature of
-///   `taylor-gemm-to-blas`); metadata and view ops on memrefs (`memref.cast`,
-///   `memref.transpose`, `memref.expand_shape`, `memref.collapse_shape`,
-///   `memref.subview`, `memref.dim`, `memref.get_global` of constant
-///   globals), `arith` / `affine.apply` on scalars, and host control flow
-///   (`scf`, `cf`) whose conditions and bounds never come from device
-///   memory;
-/// - no `memref.load` / `memref.store` (or other memory access) on the host;
-/// - in launch bodies: `arith`, `math`, `affine.apply`, `scf` loops and
-///   conditionals, `memref.load` / `memref.store` and views, and
-///   `memref.get_global` of constant globals.
+///   tokens, no shared memory, no barriers, no dynamic shared memory: each
+///   thread computes from the launch's block and thread ids, its region
+///   arguments, and its sizes; 1-D grids and blocks; named for outlining
+///   with `module(@taylor_kernels) function(@<func>_kernel_<n>)`; they may
+///   carry the discardable `SCFToGPU_visited` attribute that upstream
+///   `convert-parallel-loops-to-gpu` leaves); synchronous `gpu.alloc`,
+///   `gpu.dealloc` and `gpu.memcpy` (both operands with identity layouts);
+///   `func.call`s of `taylor_rt_cublas_gemm_f64` / `_f32` (declared private
+///   with `llvm.emit_c_interface`, the signature of `taylor-gemm-to-blas`:
+///   `C = A · B + beta · C` on strided 2-D descriptors of device buffers,
+///   complete when the call returns); metadata and view ops on memrefs
+///   (`memref.cast`, `memref.transpose`, `memref.expand_shape`,
+///   `memref.collapse_shape`, `memref.subview`, `memref.dim`,
+///   `memref.get_global` of constant globals for copies), `arith` /
+///   `affine.apply` on scalars, and host control flow (`scf.for`, `scf.if`,
+///   ...) whose conditions and bounds never come from device memory (an
+///   `scf.if` guards each launch whose size is dynamic, so no launch has
+///   zero blocks);
+/// - no `memref.load` / `memref.store` (or other memory access),
+///   `memref.alloc`, `memref.dealloc` or `memref.copy` on the host;
+/// - in launch bodies: `arith`, `math`, `affine.apply`, `scf.for` / `scf.if`,
+///   `memref.load` / `memref.store` and views, and `memref.get_global` of
+///   constant globals.
 ///
 /// `taylor-cuda-kernels` compiles this form for NVIDIA GPUs and
 /// `taylor-gpu-launch-to-loops` turns it into a CPU program. Fails through
@@ -290,11 +298,15 @@ buildCUDAMapPipeline(OpPassManager &pm, const CUDAMapOptions &options,
                      function_ref<LogicalResult(const Twine &)> emitError);
 
 /// Appends `taylor-cuda-kernels`: the mapped form to the LLVM dialect on
-/// the host, with the kernels outlined into `gpu.module`s, compiled for
-/// every chip (one `#nvvm.target` and one object each; the first is the
-/// one loaded, through the default `#gpu.select_object`) and serialized
-/// into `gpu.binary` ops; the host calls MLIR's `mgpu*` runtime functions
-/// and `gpu.launch_func`. Fails through `emitError` on invalid options.
+/// the host, with the kernels outlined into one `gpu.module`
+/// (`@taylor_kernels`), compiled for every chip (one `#nvvm.target` and one
+/// object each; the first is the one loaded, through the default
+/// `#gpu.select_object`) and serialized into a `gpu.binary`; the host
+/// calls MLIR's `mgpu*` runtime functions (streams, `mgpuMemAlloc`,
+/// `mgpuMemFree`, `mgpuMemcpy`; after translation to LLVM IR, a global
+/// constructor loads the binary once with `mgpuModuleLoadJIT` for PTX or
+/// `mgpuModuleLoad` for cubins, and launches call `mgpuModuleGetFunction`
+/// and `mgpuLaunchKernel`). Fails through `emitError` on invalid options.
 LogicalResult
 buildCUDAKernelsPipeline(OpPassManager &pm, const CUDAKernelsOptions &options,
                          function_ref<LogicalResult(const Twine &)> emitError);
