@@ -66,10 +66,11 @@ bool accessesMemory(Operation *op) {
 /// Whether `op` has the GPU mapping attribute (already placed).
 bool isMapped(Operation *op) { return op->hasAttr(gpu::getMappingAttrName()); }
 
-/// What the ops of a subtree need: whether one accesses memory, and the
-/// first host-only op.
+/// What the ops of a subtree need: whether one accesses memory, whether one
+/// is a parallel loop (not yet mapped), and the first host-only op.
 struct Needs {
   bool device = false;
+  bool parallel = false;
   Operation *hostOnly = nullptr;
 };
 
@@ -81,6 +82,8 @@ Needs getNeeds(Operation *op) {
       needs.hostOnly = nested;
     if (accessesMemory(nested))
       needs.device = true;
+    if (isa<scf::ParallelOp>(nested) && !isMapped(nested))
+      needs.parallel = true;
   });
   return needs;
 }
@@ -210,12 +213,17 @@ LogicalResult TaylorGpuMapLoopsPass::placeBlock(RewriterBase &rewriter,
       continue;
     }
     Needs needs = getNeeds(op);
-    if (needs.device && !needs.hostOnly) {
+    // A loop or conditional without results around parallel loops stays on
+    // the host, so that they are mapped to threads rather than run by one.
+    bool keepOnHost = needs.hostOnly ||
+                      (needs.parallel && op->getNumResults() == 0 &&
+                       op->getNumRegions() != 0 && !dependsOnRun(op));
+    if (needs.device && !keepOnHost) {
       run.push_back(op);
       inRun.insert(op);
       continue;
     }
-    if (!needs.device && !needs.hostOnly && isMemoryEffectFree(op)) {
+    if (!needs.device && !keepOnHost && isMemoryEffectFree(op)) {
       // A pure op goes with the run if it computes from it; otherwise it
       // stays on the host, before the launch.
       if (!run.empty() && dependsOnRun(op)) {

@@ -232,3 +232,44 @@ func.func @global(%a: memref<2xf64>) {
   }
   return
 }
+
+// -----
+
+// A host loop around a parallel loop (a linalg op whose reduction could not
+// be put inside): the loop stays on the host and the parallel loop is mapped
+// in each iteration, rather than the whole nest running in one thread. With
+// results (a scalar carried across iterations), the nest runs in one thread.
+// CHECK-LABEL: func.func @loop_around_parallel(
+// CHECK:         scf.for %[[R:.*]] =
+// CHECK-NEXT:      gpu.launch {{.*}} threads({{.*}}) in (%{{.*}} = %[[C16:.*]], %{{.*}}, %{{.*}}) {{.*}} function(@loop_around_parallel_kernel_0)
+// CHECK:             memref.load %{{.*}}[%[[R]], %{{.*}}]
+// CHECK:         gpu.launch {{.*}} function(@loop_around_parallel_kernel_1)
+// CHECK-NEXT:      scf.for {{.*}} iter_args
+// CHECK:             scf.for
+// CHECK:               memref.store
+func.func @loop_around_parallel(%x: memref<3x16xf64>, %out: memref<16xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c16 = arith.constant 16 : index
+  %z = arith.constant 0.0 : f64
+  scf.for %r = %c0 to %c3 step %c1 {
+    scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+      %a = memref.load %x[%r, %i] : memref<3x16xf64>
+      %o = memref.load %out[%i] : memref<16xf64>
+      %s = arith.addf %o, %a : f64
+      memref.store %s, %out[%i] : memref<16xf64>
+      scf.reduce
+    }
+  }
+  %t = scf.for %r = %c0 to %c3 step %c1 iter_args(%acc = %z) -> f64 {
+    %a = memref.load %x[%r, %c0] : memref<3x16xf64>
+    %s = arith.addf %acc, %a : f64
+    scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+      memref.store %s, %out[%i] : memref<16xf64>
+      scf.reduce
+    }
+    scf.yield %s : f64
+  }
+  return
+}

@@ -880,7 +880,9 @@ def TaylorGpuMapLoops : Pass<"taylor-gpu-map-loops", "func::FuncOp"> {
     4. A host op that holds both host-only ops (allocation, copy, call) and
        memory accesses in its regions (an `scf.for` whose body allocates)
        stays on the host, and the ops in its regions are placed in the
-       same way, one region at a time.
+       same way, one region at a time. So does an op without results that
+       holds parallel loops (an `scf.for` around an `scf.parallel`): its
+       parallel loops are mapped to threads rather than run by one.
 
     `memref.get_global` values used on the device are re-created inside the
     loop body (the global then lives in the kernel's module).
