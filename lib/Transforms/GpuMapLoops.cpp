@@ -13,7 +13,6 @@
 
 #include "Taylor/Transforms/Passes.h"
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
@@ -23,7 +22,6 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/CallInterfaces.h"
@@ -122,7 +120,7 @@ void TaylorGpuMapLoopsPass::runOnOperation() {
     return;
   if (blockSize <= 0) {
     func.emitError() << "taylor-gpu-map-loops: block-size must be positive, "
-                     << "got " << blockSize;
+                     << "got " << static_cast<int64_t>(blockSize);
     return signalPassFailure();
   }
   numKernels = 0;
@@ -215,9 +213,9 @@ LogicalResult TaylorGpuMapLoopsPass::placeBlock(RewriterBase &rewriter,
     Needs needs = getNeeds(op);
     // A loop or conditional without results around parallel loops stays on
     // the host, so that they are mapped to threads rather than run by one.
-    bool keepOnHost = needs.hostOnly ||
-                      (needs.parallel && op->getNumResults() == 0 &&
-                       op->getNumRegions() != 0 && !dependsOnRun(op));
+    bool keepOnHost =
+        needs.hostOnly || (needs.parallel && op->getNumResults() == 0 &&
+                           op->getNumRegions() != 0 && !dependsOnRun(op));
     if (needs.device && !keepOnHost) {
       run.push_back(op);
       inRun.insert(op);

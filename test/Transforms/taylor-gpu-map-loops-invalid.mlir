@@ -1,4 +1,7 @@
 // RUN: taylor-opt %s --taylor-gpu-map-loops -split-input-file -verify-diagnostics
+// RUN: not taylor-opt %s --taylor-gpu-map-loops=block-size=0 -split-input-file -o /dev/null 2>&1 | FileCheck %s --check-prefix=BLOCK
+
+// BLOCK: error: taylor-gpu-map-loops: block-size must be positive, got 0
 
 // A parallel loop that allocates cannot become a kernel.
 func.func @alloc_in_loop(%a: memref<8xf64>) {
@@ -93,5 +96,14 @@ func.func @mutable_global(%a: memref<2xf64>) {
     memref.store %x, %a[%i] : memref<2xf64>
     scf.reduce
   }
+  return
+}
+
+// -----
+
+// An unranked copy has no loops.
+func.func @unranked_copy(%a: memref<*xf64>, %b: memref<*xf64>) {
+  // expected-error @+1 {{'memref.copy' op cannot be placed on the GPU: unranked operands}}
+  memref.copy %a, %b : memref<*xf64> to memref<*xf64>
   return
 }
