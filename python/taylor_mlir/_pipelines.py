@@ -26,8 +26,11 @@ from typing import Any
 from . import ir, passmanager
 from ._mlir_libs import _taylorDialects
 
-#: Characters a string option value may hold (names of functions, seeds).
-_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$-")
+#: Characters a string option value may hold (names of functions, seeds,
+#: chips, NVPTX features such as ``+ptx80``, directory paths).
+_PLAIN = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$-+/"
+)
 
 
 def _format_value(value: Any, name: str) -> str:
@@ -41,7 +44,7 @@ def _format_value(value: Any, name: str) -> str:
         if not value or not set(value) <= _PLAIN:
             raise ValueError(
                 f"option {name!r}: {value!r} is not a plain name (letters, "
-                "digits, '_', '.', '$', '-')"
+                "digits, '_', '.', '$', '-', '+', '/')"
             )
         return value
     if isinstance(value, (list, tuple)):

@@ -45,10 +45,10 @@ def _unescape(text: str) -> str:
 
 
 def ptx_of(module: ir.Module) -> dict[str, str]:
-    """The PTX of every chip in the ``gpu.binary`` ops of ``module`` (the
-    output of ``gpu-module-to-binary{format=isa}``), ``{chip: text}``; the
-    PTX of several kernel modules of one chip is joined with blank lines."""
-    found: dict[str, list[str]] = {}
+    """The PTX of every chip in the ``gpu.binary`` of ``module`` (the output
+    of ``gpu-module-to-binary{format=isa}``; ``taylor-gpu-map-loops`` puts
+    every kernel in one ``gpu.module``), ``{chip: text}``."""
+    found: dict[str, str] = {}
     for op in module.body.operations:
         if op.operation.name != "gpu.binary":
             continue
@@ -56,8 +56,13 @@ def ptx_of(module: ir.Module) -> dict[str, str]:
             match = _OBJECT.search(str(obj))
             if match is None:
                 raise ValueError(f"a gpu.binary object holds no PTX: {obj}")
-            found.setdefault(match.group(1), []).append(_unescape(match.group(2)))
-    return {chip: "\n\n".join(texts) for chip, texts in found.items()}
+            if match.group(1) in found:
+                raise ValueError(
+                    f"more than one PTX object for {match.group(1)} (one "
+                    "gpu.module was expected)"
+                )
+            found[match.group(1)] = _unescape(match.group(2))
+    return found
 
 
 def _codegen_steps(chips: Sequence[str]) -> list[_pipelines.Step]:

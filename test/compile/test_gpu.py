@@ -5,13 +5,14 @@ run as CPU loops: ``emulate=True``) is checked against torch.func in
 float64, forward and gradients. The tests that need a GPU skip without one,
 saying so."""
 
+import re
 import subprocess
 
 import pytest
 
 torch = pytest.importorskip("torch")
 import taylor_mlir as tm  # noqa: E402
-from taylor_mlir import _cuda, tools  # noqa: E402
+from taylor_mlir import _cuda, _pipelines, ir, tools  # noqa: E402
 from taylor_mlir.cuda import DEFAULT_CHIPS, CudaModule  # noqa: E402
 
 import reference as ref  # noqa: E402
@@ -99,6 +100,27 @@ def test_reverse_mode_ptx_assembles(lap_gpu, tmp_path):
     n = len(program.executables.functions[program.function].inputs)
     vjp = program.vjp(list(range(n - 6, n)), [0])  # the six weights and biases
     assemble_all(vjp.executables.cuda, tmp_path)
+
+
+def test_kernels_become_cubins_with_the_wheels_ptxas(lap_gpu):
+    """``taylor-cuda-kernels{format=bin}``: gpu-module-to-binary assembles
+    the PTX with the toolkit's ptxas (the pinned wheel's) into one cubin per
+    chip."""
+    _, op = lap_gpu
+    toolkit = tools.cuda_toolkit()
+    assert toolkit, "ptxas not found: install requirements.txt (nvidia-cuda-nvcc)"
+    with ir.Context():
+        module = ir.Module.parse(op.ir["gpu-mapped"])
+        step = _pipelines.step(
+            "taylor-cuda-kernels",
+            chips=list(DEFAULT_CHIPS),
+            format="bin",
+            toolkit=toolkit,
+        )
+        _pipelines.run(module, step, stage="cubins")
+        text = str(module)
+    binaries = re.findall(r'chip = "(sm_\d+)".*?bin = "', text)
+    assert binaries == list(DEFAULT_CHIPS)
 
 
 @pytest.mark.parametrize(

@@ -131,13 +131,19 @@ def test_registered_pipelines_and_targets():
         "taylor-inline-cleanup",
         "taylor-cpu-codegen",
         "taylor-to-llvm",
+        "taylor-cuda-map",
+        "taylor-cuda-kernels",
+        "taylor-cuda-codegen",
+        "taylor-cuda-emulated-codegen",
     } <= set(registered)
     assert all(p["description"] for p in registered.values())
     options = dict(registered["taylor-jets"]["options"])
     assert "one taylor-jet each" in options["jet-functions"]
     assert "blas=true" in registered["taylor-cpu-codegen"]["defaults"]
-    assert pipelines.targets() == ["cpu"]
+    assert pipelines.targets() == ["cpu", "cuda", "cuda-emulated"]
     assert pipelines.codegen("cpu").name == "taylor-cpu-codegen"
+    assert pipelines.codegen("cuda").name == "taylor-cuda-codegen"
+    assert "format=isa" in registered["taylor-cuda-kernels"]["defaults"]
     with pytest.raises(ValueError, match="unknown target 'gpu'"):
         pipelines.codegen("gpu")
 
