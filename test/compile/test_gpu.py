@@ -167,6 +167,23 @@ def test_a_larger_batch_maps_onto_several_blocks():
     assert relative_error(op(x), ref.laplacian(model, x)[:, 0]) <= 1e-10
 
 
+def test_dynamic_batch_launches_are_sized_at_run_time():
+    """One artifact for every batch size: the grids are computed from the
+    batch at run time (and a launch of zero blocks is guarded)."""
+    model = mlp(3)
+    op = tm.compile(
+        model,
+        "biharmonic",
+        example_inputs=inputs(5, 3),
+        device="cuda",
+        emulate=True,
+        dynamic_batch=True,
+    )
+    for batch in (1, 9, 260):
+        x = inputs(batch, 3, seed=batch)
+        assert relative_error(op(x), ref.biharmonic(model, x)) <= 1e-10
+
+
 def test_calling_gpu_code_without_a_gpu_says_so(lap_gpu):
     if HAS_GPU:
         pytest.skip("a GPU is present")
