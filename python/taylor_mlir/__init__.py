@@ -10,6 +10,8 @@ registered in every context (``taylor_mlir.dialects.taylor``), plus:
 - ``taylor_mlir.func``: ``jvp``, ``vjp``, ``grad``, ``jacfwd``, ``jacrev``,
   ``hessian`` and ``hvp`` of PyTorch functions, built by this project's
   transforms and composable;
+- ``taylor_mlir.seer``: TaylorSeer, forecasting the outputs of chosen modules
+  of a diffusion model between full computations (``docs/guide/taylorseer.md``);
 - ``taylor_mlir.compile_cache``: the compile caches, in memory and on disk
   (``compile(..., cache=False)``, ``TAYLOR_MLIR_CACHE=0``,
   ``TAYLOR_MLIR_CACHE_DIR``);
@@ -42,8 +44,9 @@ _COMPILER_NAMES = (
 )
 _ERROR_NAMES = ("CompilationError", "SelfCheckError", "UnsupportedOperationError")
 _THREAD_NAMES = ("get_num_threads", "set_num_threads")
-#: Submodules served lazily as attributes (``tm.func``, ``tm.compile_cache``).
-_MODULE_NAMES = ("func", "compile_cache")
+#: Submodules served lazily as attributes (``tm.func``, ``tm.compile_cache``,
+#: ``tm.seer``).
+_MODULE_NAMES = ("func", "compile_cache", "seer")
 
 
 def __getattr__(name):
