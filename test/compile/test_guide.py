@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide"
 PAGES = sorted(GUIDE.glob("*.md"))
 #: Pages about something other than one operator.
-TOPIC_PAGES = ("README", "training", "func")
+TOPIC_PAGES = ("README", "training", "func", "taylorseer")
 OPERATOR_PAGES = [p for p in PAGES if p.stem not in TOPIC_PAGES]
 EXAMPLE_PAGES = [p for p in PAGES if p.stem != "README"]
 
