@@ -69,6 +69,7 @@ bench: install $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/training_step.py $(TRAINING_ARGS)
 	$(BIN)/python benchmarks/call_overhead.py
 	$(BIN)/python benchmarks/compile_cache.py
+	$(BIN)/python benchmarks/taylorseer/bench.py $(TAYLORSEER_ARGS)
 
 $(VENV)/.bench-deps: benchmarks/requirements.txt $(VENV)/.deps
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
