@@ -49,41 +49,64 @@ struct Pool {
 
 using Array = nb::ndarray<nb::device::cpu>;
 
-/// Runs `jobs`, a sequence of `(address, arrays)`: the address of a packed
-/// `_mlir_ciface_` wrapper and its arguments (inputs, then outputs).
-void run(nb::sequence jobs, Pool *pool) {
+/// Jobs for the runtime: `(address, arguments)` pairs, each argument read
+/// into an `A` that owns (or keeps alive) what its `TaylorRtArray` points to.
+template <typename A> struct Jobs {
+  std::vector<std::vector<A>> arrays;
+  std::vector<std::vector<TaylorRtArray>> arguments;
+  std::vector<TaylorRtJob> native;
+};
+
+/// Reads `jobs`, a sequence of `(address, arguments)`: the address of a
+/// packed `_mlir_ciface_` wrapper and its arguments (inputs, then outputs);
+/// `read(argument, index)` makes an `A` of each argument and `describe(A &)`
+/// its `TaylorRtArray`.
+template <typename A, typename Read, typename Describe>
+Jobs<A> readJobs(nb::sequence jobs, Read read, Describe describe) {
   size_t count = nb::len(jobs);
-  std::vector<std::vector<Array>> arrays(count);
-  std::vector<std::vector<TaylorRtArray>> arguments(count);
-  std::vector<TaylorRtJob> native(count);
+  Jobs<A> out{std::vector<std::vector<A>>(count),
+              std::vector<std::vector<TaylorRtArray>>(count),
+              std::vector<TaylorRtJob>(count)};
   size_t j = 0;
   for (nb::handle job : jobs) {
     nb::sequence pair = nb::borrow<nb::sequence>(job);
     if (nb::len(pair) != 2)
-      throw nb::value_error("a job is (function address, arrays)");
+      throw nb::value_error("a job is (function address, arguments)");
     auto address = nb::cast<uintptr_t>(pair[0]);
     if (!address)
       throw nb::value_error("a job's function address is null");
-    nb::sequence args = nb::borrow<nb::sequence>(pair[1]);
-    for (nb::handle arg : args) {
-      Array array;
-      if (!nb::try_cast(arg, array))
-        throw nb::type_error(("argument " + std::to_string(arrays[j].size()) +
-                              " of a job is not a CPU array or tensor")
-                                 .c_str());
-      arrays[j].push_back(array);
-    }
-    for (Array &array : arrays[j])
-      arguments[j].push_back({array.data(), static_cast<int64_t>(array.ndim()),
-                              array.shape_ptr(), array.stride_ptr()});
-    native[j] = {reinterpret_cast<void (*)(void **)>(address),
-                 static_cast<int64_t>(arguments[j].size()),
-                 arguments[j].data()};
+    for (nb::handle arg : nb::borrow<nb::sequence>(pair[1]))
+      out.arrays[j].push_back(read(arg, out.arrays[j].size()));
+    for (A &array : out.arrays[j])
+      out.arguments[j].push_back(describe(array));
+    out.native[j] = {reinterpret_cast<void (*)(void **)>(address),
+                     static_cast<int64_t>(out.arguments[j].size()),
+                     out.arguments[j].data()};
     ++j;
   }
+  return out;
+}
+
+/// Runs `jobs` (`readJobs`), each argument a CPU array or tensor.
+void run(nb::sequence jobs, Pool *pool) {
+  Jobs<Array> parsed = readJobs<Array>(
+      jobs,
+      [](nb::handle arg, size_t index) {
+        Array array;
+        if (!nb::try_cast(arg, array))
+          throw nb::type_error(("argument " + std::to_string(index) +
+                                " of a job is not a CPU array or tensor")
+                                   .c_str());
+        return array;
+      },
+      [](Array &array) {
+        return TaylorRtArray{array.data(), static_cast<int64_t>(array.ndim()),
+                             array.shape_ptr(), array.stride_ptr()};
+      });
   TaylorRtPool *native_pool = pool ? pool->pool : nullptr;
   nb::gil_scoped_release release;
-  taylor_rt_run(native.data(), static_cast<int64_t>(count), native_pool);
+  taylor_rt_run(parsed.native.data(),
+                static_cast<int64_t>(parsed.native.size()), native_pool);
 }
 
 //===----------------------------------------------------------------------===//
@@ -116,49 +139,35 @@ struct DeviceArray {
 /// `stream` (see `taylor_rt_run_cuda`).
 void runCuda(nb::sequence jobs, uintptr_t stream, int device,
              bool synchronize) {
-  size_t count = nb::len(jobs);
-  std::vector<std::vector<DeviceArray>> arrays(count);
-  std::vector<std::vector<TaylorRtArray>> arguments(count);
-  std::vector<TaylorRtJob> native(count);
-  size_t j = 0;
-  for (nb::handle job : jobs) {
-    nb::sequence pair = nb::borrow<nb::sequence>(job);
-    if (nb::len(pair) != 2)
-      throw nb::value_error("a job is (function address, arguments)");
-    auto address = nb::cast<uintptr_t>(pair[0]);
-    if (!address)
-      throw nb::value_error("a job's function address is null");
-    for (nb::handle arg : nb::borrow<nb::sequence>(pair[1])) {
-      nb::sequence triple = nb::borrow<nb::sequence>(arg);
-      if (nb::len(triple) != 3)
-        throw nb::value_error("an argument of a CUDA job is (data_ptr, shape, "
-                              "strides in elements)");
-      DeviceArray array{nb::cast<uintptr_t>(triple[0]),
-                        nb::cast<std::vector<int64_t>>(triple[1]),
-                        nb::cast<std::vector<int64_t>>(triple[2])};
-      if (array.sizes.size() != array.strides.size())
-        throw nb::value_error(("argument " + std::to_string(arrays[j].size()) +
-                               " of a CUDA job: shape and strides differ in "
-                               "length")
-                                  .c_str());
-      arrays[j].push_back(std::move(array));
-    }
-    for (DeviceArray &array : arrays[j])
-      arguments[j].push_back({reinterpret_cast<void *>(array.data),
-                              static_cast<int64_t>(array.sizes.size()),
-                              array.sizes.data(), array.strides.data()});
-    native[j] = {reinterpret_cast<void (*)(void **)>(address),
-                 static_cast<int64_t>(arguments[j].size()),
-                 arguments[j].data()};
-    ++j;
-  }
+  Jobs<DeviceArray> parsed = readJobs<DeviceArray>(
+      jobs,
+      [](nb::handle arg, size_t index) {
+        nb::sequence triple = nb::borrow<nb::sequence>(arg);
+        if (nb::len(triple) != 3)
+          throw nb::value_error("an argument of a CUDA job is (data_ptr, "
+                                "shape, strides in elements)");
+        DeviceArray array{nb::cast<uintptr_t>(triple[0]),
+                          nb::cast<std::vector<int64_t>>(triple[1]),
+                          nb::cast<std::vector<int64_t>>(triple[2])};
+        if (array.sizes.size() != array.strides.size())
+          throw nb::value_error(("argument " + std::to_string(index) +
+                                 " of a CUDA job: shape and strides differ in "
+                                 "length")
+                                    .c_str());
+        return array;
+      },
+      [](DeviceArray &array) {
+        return TaylorRtArray{reinterpret_cast<void *>(array.data),
+                             static_cast<int64_t>(array.sizes.size()),
+                             array.sizes.data(), array.strides.data()};
+      });
   TaylorRtCudaError error;
   int kind;
   {
     nb::gil_scoped_release release;
-    kind = taylor_rt_run_cuda(native.data(), static_cast<int64_t>(count),
-                              device, reinterpret_cast<void *>(stream),
-                              synchronize, &error);
+    kind = taylor_rt_run_cuda(
+        parsed.native.data(), static_cast<int64_t>(parsed.native.size()),
+        device, reinterpret_cast<void *>(stream), synchronize, &error);
   }
   raiseIf(kind, error);
 }

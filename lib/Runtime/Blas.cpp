@@ -16,6 +16,7 @@
 
 #include "Taylor/Runtime/Runtime.h"
 
+#include "Memref.h"
 #include "Profile.h"
 
 #include <algorithm>
@@ -24,16 +25,9 @@
 #include <dlfcn.h>
 #include <mutex>
 
-namespace {
+using taylor_rt::Memref2D;
 
-/// A 2-D memref descriptor (the `_mlir_ciface_` argument layout).
-template <typename T> struct Memref2D {
-  T *allocated;
-  T *aligned;
-  int64_t offset;
-  int64_t sizes[2];
-  int64_t strides[2];
-};
+namespace {
 
 /// CBLAS enums (row/column major, transposition).
 enum : int { kRowMajor = 101, kColMajor = 102, kNoTrans = 111, kTrans = 112 };

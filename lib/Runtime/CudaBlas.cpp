@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CudaDriver.h"
+#include "Memref.h"
 #include "Profile.h"
 
 #include "Taylor/Runtime/Runtime.h"
@@ -34,16 +35,9 @@
 
 using namespace taylor_rt::cuda;
 
-namespace {
+using taylor_rt::Memref2D;
 
-/// A 2-D memref descriptor (the `_mlir_ciface_` argument layout).
-template <typename T> struct Memref2D {
-  T *allocated;
-  T *aligned;
-  int64_t offset;
-  int64_t sizes[2];
-  int64_t strides[2];
-};
+namespace {
 
 using Handle = struct cublasContext *;
 using Status = int;

@@ -26,11 +26,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from . import _cuda, _native, _pipelines, ir
+from . import _cuda, _pipelines, ir
 from .errors import run_pipeline
-from .execution_engine import ExecutionEngine
-from .jit import FunctionSpec, prepare_module
-from .tools import runtime_library
+from .jit import FunctionSpec, link, prepare_module
 
 #: The chips every module is compiled for: one PTX each. The first one's is
 #: what a GPU loads (the driver JIT-compiles PTX for newer GPUs too).
@@ -116,27 +114,12 @@ class CudaModule:
                 self.ir[f"ptx-{chip}"] = self.ptx[chip]
             self.ir["llvm"] = str(module)
             self.module = module
-            _native.ensure_loaded()
             # The host code: allocations, launches and cuBLAS calls go to the
             # native runtime's mgpu* functions (the kernels are loaded by the
-            # engine's global constructors, at the first call: `_load`).
-            self.engine = ExecutionEngine(
-                module,
-                opt_level=opt_level,
-                shared_libs=[runtime_library("mlir_c_runner_utils"), _native.LIBRARY],
-            )
-            self.addresses = {
-                name: self.engine.raw_lookup("_mlir_ciface_" + name)
-                for name in self.functions
-            }
-            # (An unresolved symbol would abort the process in LLVM when the
-            # global constructors run.)
-            missing = [name for name, address in self.addresses.items() if not address]
-            if missing:
-                raise RuntimeError(
-                    f"the GPU host code of {missing} did not link against the "
-                    "native runtime (a mgpu* function it calls is missing)"
-                )
+            # engine's global constructors, at the first call: `_load`; an
+            # unresolved symbol would abort the process there, so `link`
+            # checks every function).
+            self.engine, self.addresses = link(module, self.functions, opt_level)
         self._lock = threading.Lock()
         self._device: int | None = None
 

@@ -19,6 +19,7 @@ argument is marked ``bufferization.writable = false`` before bufferization.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,6 +166,28 @@ def prepare_module(
     return context, module, functions
 
 
+def link(
+    module: ir.Module, functions: Iterable[str], opt_level: int = 2
+) -> tuple[ExecutionEngine, dict[str, int]]:
+    """An ``ExecutionEngine`` of ``module`` (lowered to LLVM) linked against
+    the native runtime (and MLIR's ``mlir_c_runner_utils``), and the address
+    of the packed ``_mlir_ciface_`` wrapper of each of ``functions`` (what the
+    runtime calls). Raises RuntimeError if one did not link."""
+    _native.ensure_loaded()
+    engine = ExecutionEngine(
+        module,
+        opt_level=opt_level,
+        shared_libs=[runtime_library("mlir_c_runner_utils"), _native.LIBRARY],
+    )
+    addresses = {name: engine.raw_lookup("_mlir_ciface_" + name) for name in functions}
+    missing = [name for name, address in addresses.items() if not address]
+    if missing:
+        raise RuntimeError(
+            f"compiled functions {missing} did not link against the native runtime"
+        )
+    return engine, addresses
+
+
 def _to_array(value: Any) -> tuple[np.ndarray, bool]:
     """``value`` as a C-contiguous numpy array (a view of a contiguous CPU
     tensor), and whether it was torch."""
@@ -226,18 +249,8 @@ class JitModule:
             self.pipeline = pipeline
             run_pipeline(module, pipeline, stage="lowering to LLVM")
             self.module = module
-            _native.ensure_loaded()
             # Allocations, matrix products: the native runtime.
-            self.engine = ExecutionEngine(
-                module,
-                opt_level=opt_level,
-                shared_libs=[runtime_library("mlir_c_runner_utils"), _native.LIBRARY],
-            )
-            #: The packed wrapper of each function, called by the runtime.
-            self.addresses = {
-                name: self.engine.raw_lookup("_mlir_ciface_" + name)
-                for name in self.functions
-            }
+            self.engine, self.addresses = link(module, self.functions, opt_level)
         self.allocations: BufferPool | None = None
         if track_allocations:
             self.allocations = BufferPool(reuse=reuse_buffers)
