@@ -343,6 +343,17 @@ def run(args):
                         }
                         for name, s in stats.items()
                     }
+                    r["full_by_third"] = full_by_third(
+                        [s["schedule"] for s in stats.values()], args.steps
+                    )
+                    r["full_by_kind"] = {
+                        kind: sum(
+                            s["full"]
+                            for name, s in stats.items()
+                            if name.endswith("." + kind)
+                        )
+                        for kind in ("attn", "mlp")
+                    }
             else:
                 r.setdefault("max_abs_diff_between_repeats", 0.0)
                 r["max_abs_diff_between_repeats"] = max(
@@ -421,6 +432,17 @@ def run(args):
         "auto_vs_fixed": comparisons,
         "files": {"grid": grid_path, "tradeoff": plot_path},
     }
+
+
+def full_by_third(schedules: list[str], steps: int) -> list[int]:
+    """Full evaluations (``F`` or check ``C``) in the first, middle and last
+    third of the sampling steps, summed over the modules' schedules."""
+    bounds = [0, steps // 3, 2 * steps // 3, steps]
+    return [
+        sum(sch[bounds[i] : bounds[i + 1]].count("F") for sch in schedules)
+        + sum(sch[bounds[i] : bounds[i + 1]].count("C") for sch in schedules)
+        for i in range(3)
+    ]
 
 
 def wrappable_names(model):
@@ -640,12 +662,50 @@ def conclusions(data: dict) -> list[str]:
                 )
                 + "."
             )
+            out.append(where_auto_computes(data, comps))
         else:
             out.append(
                 "**Auto vs fixed.** No auto setting fell inside the range of full "
                 "evaluations of the fixed intervals: nothing to compare."
             )
     return out
+
+
+def where_auto_computes(data: dict, comps: list[dict]) -> str:
+    """Where the auto mode puts its full evaluations, against a fixed interval."""
+    rs = {r["name"]: r for r in data["results"]}
+    parts = []
+    for family in sorted({rs[c["auto"]]["family"] for c in comps}):
+        cands = [rs[c["auto"]] for c in comps if rs[c["auto"]]["family"] == family]
+        fixed = [r for r in data["results"] if r["family"] == "taylor" + family[4:]]
+        if not cands or not fixed:
+            continue
+        # The auto setting whose count is closest to a fixed interval's.
+        a, f = min(
+            ((a, f) for a in cands for f in fixed),
+            key=lambda p: abs(p[0]["full_evaluations"] - p[1]["full_evaluations"]),
+        )
+
+        def pct(r):
+            t = r["full_by_third"]
+            return "/".join(f"{100 * v / sum(t):.0f}" for v in t)
+
+        parts.append(
+            f"{a['name']} ({a['full_evaluations']} full evaluations: "
+            f"{pct(a)}% in the first/middle/last third of the steps, attention "
+            f"{a['full_by_kind']['attn']} and MLP {a['full_by_kind']['mlp']}) vs "
+            f"{f['name']} ({f['full_evaluations']}: {pct(f)}%, "
+            f"{f['full_by_kind']['attn']} and {f['full_by_kind']['mlp']}): MSE "
+            f"{a['mse_vs_full']:.2e} vs {f['mse_vs_full']:.2e}"
+        )
+    return (
+        "**Where the auto mode computes.** Its error estimate is the relative "
+        "size of the forecast's highest-order term, so it forecasts where a "
+        "module's output changes slowly relative to its size and computes where "
+        "it changes fast: "
+        + "; ".join(parts)
+        + ". Per-module schedules are in the JSON (`per_module`)."
+    )
 
 
 def write_markdown(data: dict, path: str):
