@@ -133,4 +133,5 @@ def frechet_distance(stats_a, stats_b) -> float:
     w = np.linalg.eigvalsh((inner + inner.T) / 2)
     tr_cross = np.sqrt(np.clip(w, 0, None)).sum()
     diff = mu_a - mu_b
-    return float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2 * tr_cross)
+    value = float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2 * tr_cross)
+    return max(value, 0.0)  # >= 0; identical inputs can round to -1e-13

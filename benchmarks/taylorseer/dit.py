@@ -253,7 +253,9 @@ def tiny_dit(seed: int = 0) -> DiT:
 
     Deterministic given `seed` (parameters drawn under a local generator
     state; the global RNG is left as it was). Same interface and submodule
-    names (``blocks.<i>.attn``, ``blocks.<i>.mlp``) as the benchmark's model.
+    names (``blocks.<i>.attn``, ``blocks.<i>.mlp``) as the benchmark's model;
+    select them by type (``seer.wrap(model, [Attention, Mlp])``) or by those
+    names (``t_embedder.mlp`` is an ``nn.Sequential``, not an `Mlp`).
     The adaLN-Zero gates and the output layer start at zero, which would make
     every block and the output constant; they are re-drawn small and nonzero
     so that the wrapped submodules influence the output.
