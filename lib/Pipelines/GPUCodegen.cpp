@@ -81,9 +81,11 @@ LogicalResult taylor::buildCUDAMapPipeline(
   tensorOptions.gemm = options.cublas;
   tensorOptions.tileContractions = false;
   codegen::buildTensorStage(pm, tensorOptions);
-  // The elementwise jet arithmetic in one kernel per chain of elementwise
-  // ops (producers fused into their consumers).
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  // No upstream `linalg-fuse-elementwise-ops` here: on the adjoint half of a
+  // split vjp program (a tanh MLP's Laplacian) it changed a weight gradient
+  // (test/compile/test_gpu.py, the fused loss). Each linalg op of the jet
+  // arithmetic (one per Taylor rule, already fused by taylor-lower) is one
+  // kernel.
   // Reductions with few outputs (sums over the data or the directions)
   // split into a partial reduction with more threads and a final one.
   pm.addNestedPass<func::FuncOp>(createTaylorGpuSplitReductions());

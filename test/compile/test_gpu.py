@@ -158,6 +158,23 @@ def test_gpu_mapped_gradients_match_torch_func(lap_gpu):
         assert relative_error(g, w) <= 1e-9
 
 
+def test_gpu_mapped_fused_loss_matches_torch_func(lap_gpu):
+    """``op.loss``: the primal and adjoint halves of the split vjp program on
+    the GPU path (upstream elementwise fusion once changed a weight
+    gradient here)."""
+    model, op = lap_gpu
+    x = inputs(6, 3, seed=9)
+    f = inputs(6, 1, seed=3)[:, 0]
+    params = list(model.parameters())
+    loss = op.loss(x, lambda lap, x, f: (lap + f) ** 2, f)
+    want_loss = ((ref.laplacian(model, x)[:, 0] + f) ** 2).mean()
+    assert relative_error(loss.detach(), want_loss.detach()) <= 1e-12
+    got = gradients(loss, params)
+    want = gradients(want_loss, params)
+    for g, w in zip(got, want):
+        assert relative_error(g, w) <= 1e-9
+
+
 def test_a_larger_batch_maps_onto_several_blocks():
     """More data than one block of threads: the bounds guard of the last
     block and the block index both matter."""
