@@ -25,6 +25,9 @@
 #include <dlfcn.h>
 #include <mutex>
 
+using taylor_rt::begin;
+using taylor_rt::Layout;
+using taylor_rt::layoutOf;
 using taylor_rt::Memref2D;
 
 namespace {
@@ -46,32 +49,6 @@ struct Blas {
 
 Blas blas;
 std::mutex blasMutex;
-
-/// How an operand [rows, cols] with `strides` is stored: row-major
-/// (`rowMajor`) or column-major, with leading dimension `ld`.
-struct Layout {
-  bool valid;
-  bool rowMajor;
-  int64_t ld;
-};
-
-Layout layoutOf(int64_t rows, int64_t cols, const int64_t *strides) {
-  if (strides[1] == 1 || cols == 1) {
-    int64_t ld = rows > 1 ? strides[0] : cols;
-    if (ld >= std::max<int64_t>(1, cols))
-      return {true, true, ld};
-  }
-  if (strides[0] == 1 || rows == 1) {
-    int64_t ld = cols > 1 ? strides[1] : rows;
-    if (ld >= std::max<int64_t>(1, rows))
-      return {true, false, ld};
-  }
-  return {false, false, 0};
-}
-
-template <typename T> T *begin(const Memref2D<T> *m) {
-  return m->aligned + m->offset;
-}
 
 /// C = A·B + beta·C by loops (any strides).
 template <typename T>

@@ -35,6 +35,9 @@
 
 using namespace taylor_rt::cuda;
 
+using taylor_rt::begin;
+using taylor_rt::Layout;
+using taylor_rt::layoutOf;
 using taylor_rt::Memref2D;
 
 namespace {
@@ -97,32 +100,6 @@ Handle handleFor(const Cublas &library, CUcontext context) {
     return nullptr;
   handles.emplace_back(context, handle);
   return handle;
-}
-
-/// How an operand [rows, cols] with `strides` is stored: row-major or
-/// column-major, with leading dimension `ld` (as cuBLAS requires it).
-struct Layout {
-  bool valid;
-  bool rowMajor;
-  int64_t ld;
-};
-
-Layout layoutOf(int64_t rows, int64_t cols, const int64_t *strides) {
-  if (strides[1] == 1 || cols <= 1) {
-    int64_t ld = rows > 1 ? strides[0] : std::max<int64_t>(1, cols);
-    if (ld >= std::max<int64_t>(1, cols))
-      return {true, true, ld};
-  }
-  if (strides[0] == 1 || rows <= 1) {
-    int64_t ld = cols > 1 ? strides[1] : std::max<int64_t>(1, rows);
-    if (ld >= std::max<int64_t>(1, rows))
-      return {true, false, ld};
-  }
-  return {false, false, 0};
-}
-
-template <typename T> T *begin(const Memref2D<T> *m) {
-  return m->aligned + m->offset;
 }
 
 std::string shapeText(const char *name, const int64_t *sizes,

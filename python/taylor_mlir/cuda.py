@@ -28,7 +28,7 @@ from typing import Any
 
 from . import _cuda, _pipelines, ir
 from .errors import run_pipeline
-from .jit import FunctionSpec, link, prepare_module
+from .jit import FunctionSpec, call_spec, link, prepare_module, result_shape
 
 #: The chips every module is compiled for: one PTX each. The first one's is
 #: what a GPU loads (the driver JIT-compiles PTX for newer GPUs too).
@@ -179,13 +179,7 @@ class CudaModule:
         ``outputs``. ``result_shapes`` as for `JitModule.call`."""
         import torch
 
-        if name not in self.functions:
-            raise KeyError(f"no function @{name}; have {sorted(self.functions)}")
-        spec = self.functions[name]
-        if len(args) != len(spec.inputs):
-            raise ValueError(
-                f"@{name} expects {len(spec.inputs)} arguments, got {len(args)}"
-            )
+        spec = call_spec(self.functions, name, args)
         device = _common_device(name, args)
         tensors = []
         for i, (arg, want) in enumerate(zip(args, spec.inputs)):
@@ -195,7 +189,7 @@ class CudaModule:
         if outputs is None:
             outputs = [
                 torch.empty(
-                    _result_shape(name, i, r, result_shapes),
+                    result_shape(name, i, r, result_shapes),
                     dtype=_torch_dtype(r),
                     device=device,
                 )
@@ -249,16 +243,6 @@ def _check_spec(tensor, spec, what: str) -> None:
         w is not None and w != g for w, g in zip(spec.shape, shape)
     ):
         raise ValueError(f"{what}: expected shape {spec}, got {shape}")
-
-
-def _result_shape(name, index, spec, result_shapes) -> tuple[int, ...]:
-    if result_shapes is not None:
-        return tuple(result_shapes[index])
-    if any(d is None for d in spec.shape):
-        raise ValueError(
-            f"@{name} result {index} has a dynamic shape {spec}: pass result_shapes"
-        )
-    return spec.shape
 
 
 __all__ = ["DEFAULT_CHIPS", "CudaModule", "FunctionSpec", "ptx_of"]

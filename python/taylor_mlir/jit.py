@@ -19,7 +19,7 @@ argument is marked ``bufferization.writable = false`` before bufferization.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,6 +188,38 @@ def link(
     return engine, addresses
 
 
+def call_spec(
+    functions: dict[str, FunctionSpec], name: str, args: Sequence[Any]
+) -> FunctionSpec:
+    """The spec of function ``name`` called with ``args``; raises KeyError
+    for an unknown function, ValueError for a wrong argument count."""
+    if name not in functions:
+        raise KeyError(f"no function @{name}; have {sorted(functions)}")
+    spec = functions[name]
+    if len(args) != len(spec.inputs):
+        raise ValueError(
+            f"@{name} expects {len(spec.inputs)} arguments, got {len(args)}"
+        )
+    return spec
+
+
+def result_shape(
+    name: str,
+    index: int,
+    spec: TensorSpec,
+    result_shapes: Sequence[tuple[int, ...]] | None,
+) -> tuple[int, ...]:
+    """The shape of result ``index`` of ``@name``: ``result_shapes[index]``
+    if given, else the static shape (ValueError if it is dynamic)."""
+    if result_shapes is not None:
+        return tuple(result_shapes[index])
+    if any(d is None for d in spec.shape):
+        raise ValueError(
+            f"@{name} result {index} has a dynamic shape {spec}: pass result_shapes"
+        )
+    return spec.shape
+
+
 def _to_array(value: Any) -> tuple[np.ndarray, bool]:
     """``value`` as a C-contiguous numpy array (a view of a contiguous CPU
     tensor), and whether it was torch."""
@@ -287,13 +319,7 @@ class JitModule:
         ``outputs`` are C-contiguous arrays or tensors to write the results
         into instead (of the result shapes and dtypes).
         """
-        if name not in self.functions:
-            raise KeyError(f"no function @{name}; have {sorted(self.functions)}")
-        spec = self.functions[name]
-        if len(args) != len(spec.inputs):
-            raise ValueError(
-                f"@{name} expects {len(spec.inputs)} arguments, got {len(args)}"
-            )
+        spec = call_spec(self.functions, name, args)
         arrays, any_torch = [], False
         for i, (arg, want) in enumerate(zip(args, spec.inputs)):
             array, is_torch = _to_array(arg)
@@ -349,16 +375,7 @@ class JitModule:
         spec: TensorSpec,
         result_shapes: list[tuple[int, ...]] | None,
     ) -> np.ndarray:
-        if result_shapes is not None:
-            shape = tuple(result_shapes[index])
-        elif any(d is None for d in spec.shape):
-            raise ValueError(
-                f"@{name} result {index} has a dynamic shape {spec}: "
-                "pass result_shapes"
-            )
-        else:
-            shape = spec.shape
-        return np.empty(shape, dtype=spec.dtype)
+        return np.empty(result_shape(name, index, spec, result_shapes), spec.dtype)
 
 
 __all__ = [
